@@ -137,14 +137,15 @@ fn looks_like_json(body: &[u8]) -> bool {
     )
 }
 
-fn parse_body(ctx: &Ctx) -> Result<Map<String, Value>, Reply> {
-    match serde_json::from_slice::<Value>(&ctx.req.body) {
+/// The request body as a JSON object, or the 400 error body.
+fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Value> {
+    match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ctx.error(
-            400,
-            errors::invalid_request("Invalid request body: expected a JSON object.", None),
+        Ok(_) => Err(errors::invalid_request(
+            "Invalid request body: expected a JSON object.",
+            None,
         )),
-        Err(_) => Err(ctx.error(400, errors::invalid_request(errors::INVALID_JSON, None))),
+        Err(_) => Err(errors::invalid_request(errors::INVALID_JSON, None)),
     }
 }
 
@@ -170,9 +171,9 @@ fn api_reply(ctx: &Ctx, op: Op, path_deployment: Option<String>) -> Reply {
     if !router::authorized(ctx.flavor, req, &ctx.state.config) {
         return ctx.error(401, errors::unauthorized(ctx.flavor));
     }
-    let body = match parse_body(ctx) {
+    let body = match parse_body(&req.body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return ctx.error(400, e),
     };
     let name = match path_deployment {
         Some(d) => d,

@@ -219,7 +219,10 @@ impl Conn {
         loop {
             let line = self.read_line().await?;
             let size_text = line.split(';').next().unwrap_or("").trim();
-            if size_text.is_empty() || !size_text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if size_text.is_empty()
+                || size_text.len() > 16
+                || !size_text.bytes().all(|b| b.is_ascii_hexdigit())
+            {
                 return bad("invalid chunk size");
             }
             let size = usize::from_str_radix(size_text, 16)
@@ -229,7 +232,7 @@ impl Conn {
                 while !self.read_line().await?.is_empty() {}
                 return Ok(body);
             }
-            if body.len() + size > MAX_BODY {
+            if size > MAX_BODY - body.len() {
                 return Err(ReadError::BodyTooLarge);
             }
             self.ensure(size).await?;

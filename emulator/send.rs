@@ -1,6 +1,7 @@
 //! Puts a prepared reply on the wire, applying the scripted misbehaviours (delays,
 //! resets, stalls, split writes, trickling, truncated streams).
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
@@ -218,11 +219,11 @@ async fn send_sse(t: Target<'_>, reply: &Reply, events: &[String]) -> Flow {
             let ev = sse_event(STREAM_ERROR, f.crlf, true);
             return finish_stream(&mut out_for(conn, chunked, f), &ev, stats, close).await;
         }
-        if i == total {
+        let Some(ev) = list.get(i) else {
             break;
-        }
+        };
         let mut out = out_for(conn, chunked, f);
-        if let Step::Stop(flow) = write_event(&mut out, f, i, &list[i], stats).await {
+        if let Step::Stop(flow) = write_event(&mut out, f, i, ev, stats).await {
             return flow;
         }
     }
@@ -272,10 +273,13 @@ async fn write_event(out: &mut Out<'_>, f: &Faults, i: usize, ev: &[u8], stats: 
 }
 
 async fn finish_stream(out: &mut Out<'_>, last: &[u8], stats: &Stats, close: bool) -> Flow {
+    // Counted before the final bytes leave: a client that has read the whole stream
+    // and then asks for the stats must already see it as completed.
+    Stats::bump(&stats.streams_completed);
     if out.chunk(last).await.is_err() || out.end().await.is_err() {
+        stats.streams_completed.fetch_sub(1, Ordering::Relaxed);
         return client_closed(stats);
     }
-    Stats::bump(&stats.streams_completed);
     if close { Flow::Close } else { Flow::KeepAlive }
 }
 

@@ -82,7 +82,10 @@ impl TokenCache {
     }
 
     fn snapshot(&self) -> Option<AccessToken> {
-        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A token to send. `rejected` is the token the service just refused (401): it is
@@ -153,10 +156,7 @@ impl TokenCache {
 #[derive(Clone)]
 pub enum Authorizer {
     /// A fixed header (`api-key: KEY` or `authorization: Bearer KEY`).
-    Fixed {
-        header: &'static str,
-        value: Secret,
-    },
+    Fixed { header: &'static str, value: Secret },
     /// Bearer tokens from a cache.
     Tokens(Arc<TokenCache>),
 }

@@ -56,8 +56,11 @@ impl From<Error> for Failure {
 }
 
 fn header_value(name: &str, v: &str) -> Result<HeaderValue> {
-    HeaderValue::from_str(v)
-        .map_err(|_| Error::invalid_arg(format!("header '{name}' has characters HTTP headers cannot carry")))
+    HeaderValue::from_str(v).map_err(|_| {
+        Error::invalid_arg(format!(
+            "header '{name}' has characters HTTP headers cannot carry"
+        ))
+    })
 }
 
 pub(crate) fn build_http(config: &Config) -> Result<reqwest::Client> {
@@ -73,7 +76,10 @@ pub(crate) fn build_http(config: &Config) -> Result<reqwest::Client> {
         Some("none") => b = b.no_proxy(),
         Some(p) => {
             let proxy = reqwest::Proxy::all(p).map_err(|e| {
-                Error::config(format!("proxy '{}' is not usable: {e}", crate::config::redact_url(p)))
+                Error::config(format!(
+                    "proxy '{}' is not usable: {e}",
+                    crate::config::redact_url(p)
+                ))
             })?;
             b = b.proxy(proxy);
         }
@@ -82,10 +88,15 @@ pub(crate) fn build_http(config: &Config) -> Result<reqwest::Client> {
     if let Some(path) = &config.ca_file {
         let pem = std::fs::read(path)
             .map_err(|e| Error::config(format!("cannot read ca_file '{path}': {e}")))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| Error::config(format!("ca_file '{path}' is not a PEM certificate bundle: {e}")))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::config(format!(
+                "ca_file '{path}' is not a PEM certificate bundle: {e}"
+            ))
+        })?;
         if certs.is_empty() {
-            return Err(Error::config(format!("ca_file '{path}' holds no certificate")));
+            return Err(Error::config(format!(
+                "ca_file '{path}' holds no certificate"
+            )));
         }
         b = b.tls_certs_merge(certs);
     }
@@ -107,7 +118,11 @@ impl Client {
         let http = build_http(&config)?;
         let auth = match &config.auth {
             AuthConfig::ApiKey(k) => Authorizer::Fixed {
-                header: if config.api_type == ApiType::OpenAi { "authorization" } else { "api-key" },
+                header: if config.api_type == ApiType::OpenAi {
+                    "authorization"
+                } else {
+                    "api-key"
+                },
                 value: if config.api_type == ApiType::OpenAi {
                     Secret::new(format!("Bearer {}", k.expose()))
                 } else {
@@ -118,13 +133,21 @@ impl Client {
                 header: "authorization",
                 value: Secret::new(format!("Bearer {}", t.expose())),
             },
-            AuthConfig::Host => Authorizer::Tokens(Arc::new(TokenCache::new(host_source, config.token_scope.clone()))),
+            AuthConfig::Host => Authorizer::Tokens(Arc::new(TokenCache::new(
+                host_source,
+                config.token_scope.clone(),
+            ))),
             AuthConfig::Entra(spec) => {
+                // "host" without a callback: the host pushes every token (aoai_client_set_token).
                 let source = match host_source {
-                    Some(s) => s,
-                    None => crate::credential::source_from_spec(spec, &config, &http)?,
+                    Some(s) => Some(s),
+                    None if spec.as_str() == Some("host") => None,
+                    None => Some(crate::credential::source_from_spec(spec, &config, &http)?),
                 };
-                Authorizer::Tokens(Arc::new(TokenCache::new(Some(source), config.token_scope.clone())))
+                Authorizer::Tokens(Arc::new(TokenCache::new(
+                    source,
+                    config.token_scope.clone(),
+                )))
             }
         };
         // Validate the auth value once, so a bad key fails at creation, not per request.
@@ -200,10 +223,16 @@ impl Client {
             ));
         };
         if token.is_empty() || token.bytes().any(|b| b < 0x20 || b == 0x7f) {
-            return Err(Error::invalid_arg("the token is empty or contains control characters"));
+            return Err(Error::invalid_arg(
+                "the token is empty or contains control characters",
+            ));
         }
-        let expires_on = (expires_on_unix > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(expires_on_unix as u64));
-        cache.push(AccessToken { token: Secret::new(token), expires_on });
+        let expires_on = (expires_on_unix > 0)
+            .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(expires_on_unix as u64));
+        cache.push(AccessToken {
+            token: Secret::new(token),
+            expires_on,
+        });
         Ok(())
     }
 
@@ -216,7 +245,13 @@ impl Client {
     }
 
     /// Blocking call on the caller's thread. `sink` receives stream events there.
-    pub fn call_blocking(&self, req: &Request, stream: bool, sink: &mut Sink<'_>, cancel: &CancelToken) -> Result<Response> {
+    pub fn call_blocking(
+        &self,
+        req: &Request,
+        stream: bool,
+        sink: &mut Sink<'_>,
+        cancel: &CancelToken,
+    ) -> Result<Response> {
         crate::runtime::check_epoch(self.inner.epoch)?;
         crate::runtime::block_on(&self.inner.handle, self.execute(req, stream, sink, cancel))?
     }
@@ -255,13 +290,20 @@ impl Client {
             // OpenAI rejects stream_options without stream.
             body.remove("stream_options");
         }
-        let bytes = serde_json::to_vec(&Value::Object(body)).map_err(|e| Error::json(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(&Value::Object(body)).map_err(|e| Error::json(e.to_string()))?;
         Ok((url, Bytes::from(bytes)))
     }
 
     /// One logical call: attempts with retries, bounded by the total deadline, abandoned at
     /// once (connection closed) when `cancel` fires.
-    pub async fn execute(&self, req: &Request, stream: bool, sink: &mut Sink<'_>, cancel: &CancelToken) -> Result<Response> {
+    pub async fn execute(
+        &self,
+        req: &Request,
+        stream: bool,
+        sink: &mut Sink<'_>,
+        cancel: &CancelToken,
+    ) -> Result<Response> {
         crate::runtime::check_epoch(self.inner.epoch)?;
         let (url, body) = self.prepare(req, stream)?;
         let cfg = &self.inner.config;
@@ -290,7 +332,15 @@ impl Client {
         }
     }
 
-    async fn attempts(&self, op: Operation, url: &str, body: Bytes, stream: bool, sink: &mut Sink<'_>, limits: &Limits) -> Result<Response> {
+    async fn attempts(
+        &self,
+        op: Operation,
+        url: &str,
+        body: Bytes,
+        stream: bool,
+        sink: &mut Sink<'_>,
+        limits: &Limits,
+    ) -> Result<Response> {
         let cfg = &self.inner.config;
         let request_id = client_request_id();
         let mut attempt: u32 = 0;
@@ -301,7 +351,17 @@ impl Client {
         loop {
             attempt += 1;
             let res = self
-                .attempt(op, url, body.clone(), stream, sink, limits, &request_id, rejected.take(), &mut delivered)
+                .attempt(
+                    op,
+                    url,
+                    body.clone(),
+                    stream,
+                    sink,
+                    limits,
+                    &request_id,
+                    rejected.take(),
+                    &mut delivered,
+                )
                 .await;
             let mut f = match res {
                 Ok(mut r) => {
@@ -371,7 +431,11 @@ impl Client {
         let mut headers = inner.base_headers.clone();
         headers.insert(
             "accept",
-            HeaderValue::from_static(if stream { "text/event-stream" } else { "application/json" }),
+            HeaderValue::from_static(if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            }),
         );
         if let Ok(v) = HeaderValue::from_str(request_id) {
             headers.insert("x-ms-client-request-id", v);
@@ -384,7 +448,9 @@ impl Client {
                 None
             }
             Authorizer::Tokens(cache) => {
-                let tok = limits.run(cache.token(rejected.as_ref()), Stage::Total).await??;
+                let tok = limits
+                    .run(cache.token(rejected.as_ref()), Stage::Total)
+                    .await??;
                 let mut v = header_value("authorization", &format!("Bearer {}", tok.expose()))?;
                 v.set_sensitive(true);
                 headers.insert("authorization", v);
@@ -395,19 +461,31 @@ impl Client {
         let resp = match limits.run(send, Stage::FirstByte).await? {
             Ok(r) => r,
             Err(e) => {
-                let (error, retryable) = service_error::from_transport(&e, &inner.host, inner.config.timeouts.connect);
-                return Err(Failure { error, retryable, rejected: None });
+                let (error, retryable) =
+                    service_error::from_transport(&e, &inner.host, inner.config.timeouts.connect);
+                return Err(Failure {
+                    error,
+                    retryable,
+                    rejected: None,
+                });
             }
         };
         let status = resp.status().as_u16();
         let resp_headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let max = inner.config.max_response_bytes;
         if !(200..300).contains(&status) {
-            let body = read_body(resp, limits, max, &inner.host).await.unwrap_or_else(|e| format!("(body unreadable: {})", e.message));
+            let body = read_body(resp, limits, max, &inner.host)
+                .await
+                .unwrap_or_else(|e| format!("(body unreadable: {})", e.message));
             let retryable = service_error::retryable_status(status, &resp_headers);
             let error = service_error::from_http(status, resp_headers, &body, &inner.host);
             return Err(Failure {
@@ -416,14 +494,24 @@ impl Client {
                 rejected: if status == 401 { used_token } else { None },
             });
         }
-        let ctype = crate::error::find_header(&resp_headers, "content-type").unwrap_or("").to_ascii_lowercase();
+        let ctype = crate::error::find_header(&resp_headers, "content-type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if stream && ctype.starts_with("text/event-stream") {
-            return self.read_stream(op, resp, status, resp_headers, sink, limits, delivered).await;
+            return self
+                .read_stream(op, resp, status, resp_headers, sink, limits, delivered)
+                .await;
         }
-        let body = read_body(resp, limits, max, &inner.host).await.map_err(|e| {
-            let retryable = e.status == Status::Connection;
-            Failure { error: e, retryable, rejected: None }
-        })?;
+        let body = read_body(resp, limits, max, &inner.host)
+            .await
+            .map_err(|e| {
+                let retryable = e.status == Status::Connection;
+                Failure {
+                    error: e,
+                    retryable,
+                    rejected: None,
+                }
+            })?;
         if !ctype.is_empty() && !ctype.contains("json") {
             let mut e = Error::new(
                 Status::ResponseParse,
@@ -475,9 +563,14 @@ impl Client {
             e.request_id = crate::response::request_id_of(&headers);
             e.headers = headers.clone();
             // Retrying is safe only before anything reached the caller.
-            let retryable = delivered == 0 && matches!(e.status, Status::Connection | Status::Timeout);
+            let retryable =
+                delivered == 0 && matches!(e.status, Status::Connection | Status::Timeout);
             e.partial = Some(Arc::new(asm.response(status, &headers)));
-            Failure { error: e, retryable, rejected: None }
+            Failure {
+                error: e,
+                retryable,
+                rejected: None,
+            }
         };
         while !finished {
             let chunk = match limits.run(resp.chunk(), Stage::Idle).await {
@@ -493,13 +586,23 @@ impl Client {
                 Some(bytes) => {
                     received += bytes.len() as u64;
                     if received > max {
-                        let e = Error::new(Status::ResponseTooLarge, format!("the stream from {} exceeded max_response_bytes ({max})", self.inner.host));
+                        let e = Error::new(
+                            Status::ResponseTooLarge,
+                            format!(
+                                "the stream from {} exceeded max_response_bytes ({max})",
+                                self.inner.host
+                            ),
+                        );
                         return Err(fail(&asm, e, *delivered));
                     }
-                    parser.feed(&bytes, &mut events).map_err(|e| fail(&asm, e, *delivered))?;
+                    parser
+                        .feed(&bytes, &mut events)
+                        .map_err(|e| fail(&asm, e, *delivered))?;
                 }
                 None => {
-                    parser.finish(&mut events).map_err(|e| fail(&asm, e, *delivered))?;
+                    parser
+                        .finish(&mut events)
+                        .map_err(|e| fail(&asm, e, *delivered))?;
                     finished = true;
                 }
             }
@@ -512,7 +615,9 @@ impl Client {
                     Ok(Flow::Continue) => {}
                     Ok(Flow::Done) => finished = true,
                     Ok(Flow::Stopped) => {
-                        return Err(Error::cancelled("the stream was stopped by the callback").into());
+                        return Err(
+                            Error::cancelled("the stream was stopped by the callback").into()
+                        );
                     }
                     Err(e) => return Err(fail(&asm, e, *delivered)),
                 }
@@ -520,7 +625,8 @@ impl Client {
         }
         // After [DONE] the connection goes back to the pool only if the body is drained;
         // the remaining bytes are at most a blank line.
-        asm.check_complete().map_err(|e| fail(&asm, e, *delivered))?;
+        asm.check_complete()
+            .map_err(|e| fail(&asm, e, *delivered))?;
         Ok(asm.response(status, &headers))
     }
 
@@ -533,7 +639,8 @@ impl Client {
 
     /// Cancels every operation of this client and waits until none can call back.
     pub fn shutdown_ops(&self) {
-        let ops: Vec<_> = std::mem::take(&mut *self.inner.ops.lock().unwrap_or_else(|p| p.into_inner()));
+        let ops: Vec<_> =
+            std::mem::take(&mut *self.inner.ops.lock().unwrap_or_else(|p| p.into_inner()));
         for w in ops {
             if let Some(op) = w.upgrade() {
                 op.cancel();
@@ -594,11 +701,21 @@ pub fn events_of(resp: &Response) -> Vec<Event> {
     out
 }
 
-async fn read_body(mut resp: reqwest::Response, limits: &Limits, max: u64, host: &str) -> Result<String> {
+async fn read_body(
+    mut resp: reqwest::Response,
+    limits: &Limits,
+    max: u64,
+    host: &str,
+) -> Result<String> {
     let mut buf: Vec<u8> = Vec::new();
     if let Some(len) = resp.content_length() {
         if len > max {
-            return Err(Error::new(Status::ResponseTooLarge, format!("the response from {host} is {len} bytes, more than max_response_bytes ({max})")));
+            return Err(Error::new(
+                Status::ResponseTooLarge,
+                format!(
+                    "the response from {host} is {len} bytes, more than max_response_bytes ({max})"
+                ),
+            ));
         }
         buf.reserve(len as usize);
     }
@@ -606,19 +723,31 @@ async fn read_body(mut resp: reqwest::Response, limits: &Limits, max: u64, host:
         match limits.run(resp.chunk(), Stage::Idle).await? {
             Ok(Some(c)) => {
                 if buf.len() as u64 + c.len() as u64 > max {
-                    return Err(Error::new(Status::ResponseTooLarge, format!("the response from {host} exceeded max_response_bytes ({max})")));
+                    return Err(Error::new(
+                        Status::ResponseTooLarge,
+                        format!("the response from {host} exceeded max_response_bytes ({max})"),
+                    ));
                 }
                 buf.extend_from_slice(&c);
             }
             Ok(None) => break,
             Err(e) => {
                 let (mut err, _) = service_error::from_transport(&e, host, None);
-                err.message = format!("the response body broke off after {} bytes: {}", buf.len(), err.message);
+                err.message = format!(
+                    "the response body broke off after {} bytes: {}",
+                    buf.len(),
+                    err.message
+                );
                 return Err(err);
             }
         }
     }
-    String::from_utf8(buf).map_err(|_| Error::new(Status::ResponseParse, format!("the response from {host} is not UTF-8")))
+    String::from_utf8(buf).map_err(|_| {
+        Error::new(
+            Status::ResponseParse,
+            format!("the response from {host} is not UTF-8"),
+        )
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -651,17 +780,28 @@ impl Limits {
             (None, Some((t, _))) => (Some(t), true),
             (None, None) => (None, false),
         };
-        let Some(dl) = deadline else { return Ok(fut.await) };
+        let Some(dl) = deadline else {
+            return Ok(fut.await);
+        };
         match tokio::time::timeout_at(dl, fut).await {
             Ok(v) => Ok(v),
             Err(_) => Err(Error::new(
                 Status::Timeout,
                 if is_total {
-                    format!("total time limit reached ({} ms, total_timeout_ms)", self.deadline.map(|d| d.1.as_millis()).unwrap_or(0))
+                    format!(
+                        "total time limit reached ({} ms, total_timeout_ms)",
+                        self.deadline.map(|d| d.1.as_millis()).unwrap_or(0)
+                    )
                 } else if stage == Stage::Idle {
-                    format!("no data from the server for {} ms (idle_timeout_ms)", stage_limit.unwrap_or_default().as_millis())
+                    format!(
+                        "no data from the server for {} ms (idle_timeout_ms)",
+                        stage_limit.unwrap_or_default().as_millis()
+                    )
                 } else {
-                    format!("no response head within {} ms (first_byte_timeout_ms)", stage_limit.unwrap_or_default().as_millis())
+                    format!(
+                        "no response head within {} ms (first_byte_timeout_ms)",
+                        stage_limit.unwrap_or_default().as_millis()
+                    )
                 },
             )),
         }
@@ -678,7 +818,10 @@ static SEED: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
 
 /// A cheap, non-cryptographic random value in [0, 1) (spreads retries; no rand crate needed).
 fn jitter() -> f64 {
-    let t = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let t = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     let mut x = SEED.fetch_add(t | 1, Ordering::Relaxed) ^ t;
     x ^= x << 13;
     x ^= x >> 7;

@@ -143,17 +143,32 @@ pub struct Settings {
 /// Every JSON config key, with the type it takes. Also the list `describe` documents.
 pub const CONFIG_KEYS: &[(&str, &str)] = &[
     ("api_type", "string: azure | azure_ad | azure_v1 | openai"),
-    ("endpoint", "string: Azure resource URL, https://NAME.openai.azure.com"),
-    ("base_url", "string: OpenAI-compatible base URL, e.g. https://api.openai.com/v1"),
-    ("deployment", "string: Azure deployment (or model for OpenAI)"),
-    ("api_version", "string: e.g. 2024-10-21, or v1 / preview for the v1 API"),
+    (
+        "endpoint",
+        "string: Azure resource URL, https://NAME.openai.azure.com",
+    ),
+    (
+        "base_url",
+        "string: OpenAI-compatible base URL, e.g. https://api.openai.com/v1",
+    ),
+    (
+        "deployment",
+        "string: Azure deployment (or model for OpenAI)",
+    ),
+    (
+        "api_version",
+        "string: e.g. 2024-10-21, or v1 / preview for the v1 API",
+    ),
     ("api_key", "string (secret)"),
     ("ad_token", "string (secret): a fixed Entra ID token"),
     ("credential", "string or object: Entra ID source or chain"),
     ("token_scope", "string"),
     ("organization", "string: OpenAI-Organization"),
     ("project", "string: OpenAI-Project"),
-    ("allow_insecure_http", "bool: allow http:// to a non-loopback host"),
+    (
+        "allow_insecure_http",
+        "bool: allow http:// to a non-loopback host",
+    ),
     ("connect_timeout_ms", "integer ms, 0 = none"),
     ("first_byte_timeout_ms", "integer ms, 0 = none"),
     ("idle_timeout_ms", "integer ms, 0 = none"),
@@ -165,7 +180,10 @@ pub const CONFIG_KEYS: &[(&str, &str)] = &[
     ("ca_file", "string: PEM file of extra trusted roots"),
     ("headers", "object of string: extra request headers"),
     ("defaults", "object: default request parameters"),
-    ("environment", "bool: read environment variables (default true)"),
+    (
+        "environment",
+        "bool: read environment variables (default true)",
+    ),
 ];
 
 fn sourced<T>(value: T, source: &str) -> Option<Sourced<T>> {
@@ -301,7 +319,8 @@ impl Settings {
                             Error::json(format!("header '{name}' in 'headers' must be a string"))
                         })?;
                         check_header(name, value)?;
-                        s.headers.push((name.to_ascii_lowercase(), value.to_string()));
+                        s.headers
+                            .push((name.to_ascii_lowercase(), value.to_string()));
                     }
                 }
                 "defaults" => {
@@ -425,6 +444,13 @@ pub fn check_header(name: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Key, token and Entra ID spec, taken together from one layer.
+type Credentials = (
+    Option<Sourced<Secret>>,
+    Option<Sourced<Secret>>,
+    Option<Sourced<Value>>,
+);
+
 /// Builds a `Config` from the three layers.
 #[derive(Clone, Debug, Default)]
 pub struct ConfigBuilder {
@@ -443,10 +469,11 @@ impl ConfigBuilder {
         }
     }
 
-    /// Loads a JSON config: text that starts with `{`, else a path to a file holding it.
+    /// Loads a JSON config: text that starts with `{` (or `[`, to report it is not an object),
+    /// else a path to a file holding it.
     pub fn load_json(&mut self, text_or_path: &str) -> Result<()> {
         let trimmed = text_or_path.trim_start();
-        let (text, origin) = if trimmed.starts_with('{') {
+        let (text, origin) = if trimmed.starts_with(['{', '[']) {
             (text_or_path.to_string(), "JSON config".to_string())
         } else {
             let text = std::fs::read_to_string(text_or_path).map_err(|e| {
@@ -546,21 +573,16 @@ impl Operation {
 }
 
 impl Config {
-    fn resolve(
-        s: Settings,
-        creds: (
-            Option<Sourced<Secret>>,
-            Option<Sourced<Secret>>,
-            Option<Sourced<Value>>,
-        ),
-        creds_from_env: bool,
-    ) -> Result<Config> {
+    fn resolve(s: Settings, creds: Credentials, creds_from_env: bool) -> Result<Config> {
         let mut sources = BTreeMap::new();
         let mut note = |name: &'static str, src: &str| {
             sources.insert(name, src.to_string());
         };
 
-        let type_word = s.api_type.as_ref().map(|t| t.value.trim().to_ascii_lowercase());
+        let type_word = s
+            .api_type
+            .as_ref()
+            .map(|t| t.value.trim().to_ascii_lowercase());
         if let Some(t) = &s.api_type {
             note("api_type", &t.source);
         }
@@ -576,7 +598,10 @@ impl Config {
             Some(other) => {
                 return Err(Error::config(format!(
                     "unknown api type '{other}' (from {}): expected azure, azure_ad, azure_v1 or openai",
-                    s.api_type.as_ref().map(|t| t.source.as_str()).unwrap_or("?")
+                    s.api_type
+                        .as_ref()
+                        .map(|t| t.source.as_str())
+                        .unwrap_or("?")
                 )));
             }
             None => {
@@ -609,7 +634,7 @@ impl Config {
                 )
             })?;
             if let Some(b) = &s.base_url {
-                if b.source != ep.source && !b.source.starts_with("env:") {
+                if !b.source.starts_with("env:") {
                     return Err(Error::config(format!(
                         "both 'endpoint' ({}) and 'base_url' ({}) are set: use 'endpoint' for Azure and 'base_url' for OpenAI-compatible servers",
                         ep.source, b.source
@@ -672,7 +697,11 @@ impl Config {
             note("deployment", &d.source);
         }
 
-        let allow_insecure = s.allow_insecure_http.as_ref().map(|v| v.value).unwrap_or(false);
+        let allow_insecure = s
+            .allow_insecure_http
+            .as_ref()
+            .map(|v| v.value)
+            .unwrap_or(false);
         check_scheme(&endpoint, allow_insecure)?;
 
         // Authentication.
@@ -726,9 +755,7 @@ impl Config {
             }
         };
         if let AuthConfig::ApiKey(k) | AuthConfig::StaticToken(k) = &auth {
-            if k.expose().trim().is_empty()
-                || k.expose().bytes().any(|b| b < 0x20 || b == 0x7f)
-            {
+            if k.expose().trim().is_empty() || k.expose().bytes().any(|b| b < 0x20 || b == 0x7f) {
                 return Err(Error::config(
                     "the API key or token is empty or contains control characters",
                 ));
@@ -751,12 +778,18 @@ impl Config {
         if let Some(p) = &s.proxy {
             if p.value != "none" {
                 reqwest::Url::parse(&p.value).map_err(|e| {
-                    Error::config(format!("proxy '{}' (from {}) is not a URL: {e}", redact_url(&p.value), p.source))
+                    Error::config(format!(
+                        "proxy '{}' (from {}) is not a URL: {e}",
+                        redact_url(&p.value),
+                        p.source
+                    ))
                 })?;
             }
             note("proxy", &p.source);
         }
-        let opt = |o: Option<Sourced<String>>, name: &'static str, sources: &mut BTreeMap<&'static str, String>| {
+        let opt = |o: Option<Sourced<String>>,
+                   name: &'static str,
+                   sources: &mut BTreeMap<&'static str, String>| {
             o.map(|v| {
                 sources.insert(name, v.source);
                 v.value
@@ -785,7 +818,10 @@ impl Config {
             project,
             allow_insecure_http: allow_insecure,
             timeouts,
-            max_retries: s.max_retries.map(|v| v.value).unwrap_or(DEFAULT_MAX_RETRIES),
+            max_retries: s
+                .max_retries
+                .map(|v| v.value)
+                .unwrap_or(DEFAULT_MAX_RETRIES),
             max_retry_after: Duration::from_millis(u(
                 &s.max_retry_after_ms,
                 DEFAULT_MAX_RETRY_AFTER_MS,
@@ -814,7 +850,9 @@ impl Config {
                     self.endpoint,
                     percent_encode_segment(d),
                     op.path(),
-                    self.api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION)
+                    self.api_version
+                        .as_deref()
+                        .unwrap_or(DEFAULT_AZURE_API_VERSION)
                 ))
             }
             ApiType::AzureV1 => Ok(match &self.api_version {
@@ -895,10 +933,15 @@ fn redact_credential_spec(v: &Value) -> Value {
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, v)| {
-                    let secret = k.contains("secret") || k.contains("token") || k.contains("password");
+                    let secret =
+                        k.contains("secret") || k.contains("token") || k.contains("password");
                     (
                         k.clone(),
-                        if secret { Value::String("<redacted>".into()) } else { redact_credential_spec(v) },
+                        if secret {
+                            Value::String("<redacted>".into())
+                        } else {
+                            redact_credential_spec(v)
+                        },
                     )
                 })
                 .collect(),
@@ -950,7 +993,9 @@ fn parse_http_url(raw: &str, what: &str, source: &str) -> Result<reqwest::Url> {
         )));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::config(format!("{what} '{trimmed}' (from {source}) has no host")));
+        return Err(Error::config(format!(
+            "{what} '{trimmed}' (from {source}) has no host"
+        )));
     }
     Ok(url)
 }
@@ -996,13 +1041,16 @@ pub fn is_loopback_host(host: &str) -> bool {
     if h.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+    h.parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
 }
 
 /// Keys never travel in clear text: http:// only to loopback unless explicitly allowed.
 fn check_scheme(endpoint: &str, allow_insecure: bool) -> Result<()> {
     let url = reqwest::Url::parse(endpoint).map_err(|e| Error::config(e.to_string()))?;
-    if url.scheme() == "http" && !allow_insecure && !is_loopback_host(url.host_str().unwrap_or("")) {
+    if url.scheme() == "http" && !allow_insecure && !is_loopback_host(url.host_str().unwrap_or(""))
+    {
         return Err(Error::config(format!(
             "refusing plain http:// to non-loopback host '{}': credentials would travel in clear text; use https:// or set allow_insecure_http",
             url.host_str().unwrap_or("")
@@ -1012,7 +1060,11 @@ fn check_scheme(endpoint: &str, allow_insecure: bool) -> Result<()> {
 }
 
 fn check_api_version(v: &str, source: &str) -> Result<()> {
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+    if v.is_empty()
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
         return Err(Error::config(format!(
             "api-version '{v}' (from {source}) is not valid: expected e.g. {DEFAULT_AZURE_API_VERSION} or 2025-04-01-preview"
         )));
@@ -1039,7 +1091,10 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+            if let Ok(b) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            ) {
                 out.push(b);
                 i += 3;
                 continue;

@@ -6,6 +6,13 @@ use crate::error::{Error, Result, Status};
 use serde_json::Value;
 use std::sync::Arc;
 
-pub fn source_from_spec(spec: &Value, _config: &Config, _http: &reqwest::Client) -> Result<Arc<dyn TokenSource>> {
-    Err(Error::new(Status::Credential, format!("credential {spec} is not supported yet")))
+pub fn source_from_spec(
+    spec: &Value,
+    _config: &Config,
+    _http: &reqwest::Client,
+) -> Result<Arc<dyn TokenSource>> {
+    Err(Error::new(
+        Status::Credential,
+        format!("credential {spec} is not supported yet"),
+    ))
 }

@@ -67,7 +67,6 @@ pub enum Status {
 
 /// Every status, in numeric order.
 pub const ALL_STATUSES: [Status; 27] = [
-
     Status::Ok,
     Status::NullArgument,
     Status::InvalidArgument,

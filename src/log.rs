@@ -29,7 +29,11 @@ pub type LogFn = Arc<dyn Fn(Level, &str) + Send + Sync>;
 static SINK: RwLock<Option<LogFn>> = RwLock::new(None);
 /// 0 = off. Initialised from `AOAI_LOG` on first use.
 static MAX_LEVEL: LazyLock<AtomicI32> = LazyLock::new(|| {
-    let lvl = match std::env::var("AOAI_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
+    let lvl = match std::env::var("AOAI_LOG")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "error" => 1,
         "warn" | "warning" => 2,
         "info" => 3,

@@ -162,7 +162,12 @@ pub struct Operation {
 
 impl Operation {
     /// Starts a call on the library runtime. Never blocks.
-    pub fn start(client: &Client, req: Request, stream: bool, notify: Option<NotifyFn>) -> Result<Operation> {
+    pub fn start(
+        client: &Client,
+        req: Request,
+        stream: bool,
+        notify: Option<NotifyFn>,
+    ) -> Result<Operation> {
         crate::runtime::check_epoch(client.inner.epoch)?;
         req.check_complete()?;
         let shared = Arc::new(Shared {
@@ -181,7 +186,9 @@ impl Operation {
                 sh.push_event(ev);
                 true
             };
-            let r = task_client.execute(&req, stream, &mut sink, &task_shared.cancel).await;
+            let r = task_client
+                .execute(&req, stream, &mut sink, &task_shared.cancel)
+                .await;
             task_shared.finish(r);
         });
         Ok(Operation { shared })
@@ -227,7 +234,12 @@ impl Operation {
                     if now >= d {
                         return false;
                     }
-                    s = self.shared.cond.wait_timeout(s, d - now).unwrap_or_else(|p| p.into_inner()).0;
+                    s = self
+                        .shared
+                        .cond
+                        .wait_timeout(s, d - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
             }
         }
@@ -241,17 +253,28 @@ impl Operation {
     pub fn take_response(&self) -> Result<Response> {
         let mut s = self.shared.lock();
         match Shared::phase_of(&s) {
-            Phase::Pending => Err(Error::state("the operation is still running: wait for it or poll until it is done")),
+            Phase::Pending => Err(Error::state(
+                "the operation is still running: wait for it or poll until it is done",
+            )),
             Phase::Done => {
                 if s.taken {
                     return Err(Error::state("the response was already taken"));
                 }
                 s.taken = true;
-                s.response.take().ok_or_else(|| Error::state("the response was already taken"))
+                s.response
+                    .take()
+                    .ok_or_else(|| Error::state("the response was already taken"))
             }
             Phase::Failed | Phase::Cancelled => {
-                let e = s.error.clone().unwrap_or_else(|| Error::cancelled("the operation was cancelled"));
-                Err(Error::state(format!("the operation did not succeed ({}): {}", e.status.as_str(), e.message)))
+                let e = s
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| Error::cancelled("the operation was cancelled"));
+                Err(Error::state(format!(
+                    "the operation did not succeed ({}): {}",
+                    e.status.as_str(),
+                    e.message
+                )))
             }
         }
     }
@@ -261,7 +284,9 @@ impl Operation {
         let mut s = self.shared.lock();
         match Shared::phase_of(&s) {
             Phase::Pending => Err(Error::state("the operation is still running")),
-            Phase::Done => Err(Error::state("the operation succeeded: take the whole response instead")),
+            Phase::Done => Err(Error::state(
+                "the operation succeeded: take the whole response instead",
+            )),
             Phase::Failed | Phase::Cancelled => {
                 if s.taken {
                     return Err(Error::state("the partial response was already taken"));
@@ -272,7 +297,9 @@ impl Operation {
                         s.taken = true;
                         Ok(Arc::try_unwrap(p).unwrap_or_else(|a| (*a).clone()))
                     }
-                    None => Err(Error::state("nothing was received before the operation ended")),
+                    None => Err(Error::state(
+                        "nothing was received before the operation ended",
+                    )),
                 }
             }
         }

@@ -327,7 +327,9 @@ impl Request {
         }
         match content {
             Value::Array(a) => Ok(a),
-            _ => Err(Error::json("the last message's content is not a string or an array")),
+            _ => Err(Error::json(
+                "the last message's content is not a string or an array",
+            )),
         }
     }
     pub fn add_text_part(&mut self, text: &str) -> Result<()> {
@@ -536,11 +538,17 @@ impl Request {
     pub fn check_shape(&self) -> Result<()> {
         if let Some(m) = self.body.get("messages") {
             let a = m.as_array().ok_or_else(|| {
-                Error::json(format!("'messages' must be an array (got {})", json_type(m)))
+                Error::json(format!(
+                    "'messages' must be an array (got {})",
+                    json_type(m)
+                ))
             })?;
             for (i, msg) in a.iter().enumerate() {
                 let o = msg.as_object().ok_or_else(|| {
-                    Error::json(format!("messages[{i}] must be an object (got {})", json_type(msg)))
+                    Error::json(format!(
+                        "messages[{i}] must be an object (got {})",
+                        json_type(msg)
+                    ))
                 })?;
                 check_message(o, i)?;
             }
@@ -548,7 +556,8 @@ impl Request {
         if let Some(p) = self.body.get("prompt") {
             let ok = p.is_string()
                 || p.as_array().is_some_and(|a| {
-                    a.iter().all(|x| x.is_string() || x.is_number() || x.is_array())
+                    a.iter()
+                        .all(|x| x.is_string() || x.is_number() || x.is_array())
                 });
             if !ok {
                 return Err(Error::json(format!(

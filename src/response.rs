@@ -58,7 +58,9 @@ impl Usage {
         let o = v.as_object()?;
         let n = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_i64);
         let pd = o.get("prompt_tokens_details").and_then(Value::as_object);
-        let cd = o.get("completion_tokens_details").and_then(Value::as_object);
+        let cd = o
+            .get("completion_tokens_details")
+            .and_then(Value::as_object);
         Some(Usage {
             prompt_tokens: n(o, "prompt_tokens"),
             completion_tokens: n(o, "completion_tokens"),
@@ -139,7 +141,12 @@ pub fn prompt_filters_of(o: &Map<String, Value>) -> Vec<(u32, Value)> {
                 .get("prompt_index")
                 .and_then(Value::as_u64)
                 .unwrap_or(i as u64) as u32;
-            Some((idx, e.get("content_filter_results").cloned().unwrap_or(Value::Null)))
+            Some((
+                idx,
+                e.get("content_filter_results")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            ))
         })
         .collect()
 }
@@ -202,7 +209,10 @@ impl Response {
         let Value::Object(o) = &v else {
             return Err(Error {
                 status: Status::ResponseParse,
-                message: format!("the response body is JSON but not an object: {}", snippet(&raw)),
+                message: format!(
+                    "the response body is JSON but not an object: {}",
+                    snippet(&raw)
+                ),
                 http_status,
                 headers,
                 ..Default::default()
@@ -312,9 +322,9 @@ pub fn filtered_categories(results: &Value) -> Vec<String> {
             let hit = match v {
                 Value::Object(c) => c.get("filtered").and_then(Value::as_bool).unwrap_or(false),
                 // `custom_blocklists` is an array of {filtered,id} in some versions.
-                Value::Array(a) => a.iter().any(|x| {
-                    x.get("filtered").and_then(Value::as_bool).unwrap_or(false)
-                }),
+                Value::Array(a) => a
+                    .iter()
+                    .any(|x| x.get("filtered").and_then(Value::as_bool).unwrap_or(false)),
                 _ => false,
             };
             if hit {
@@ -332,7 +342,11 @@ pub fn filter_category(results: &Value, category: &str) -> Option<(bool, String)
     let level = if let Some(s) = c.get("severity").and_then(Value::as_str) {
         s.to_string()
     } else if let Some(d) = c.get("detected").and_then(Value::as_bool) {
-        if d { "detected".into() } else { "not_detected".into() }
+        if d {
+            "detected".into()
+        } else {
+            "not_detected".into()
+        }
     } else {
         String::new()
     };

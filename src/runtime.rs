@@ -4,8 +4,8 @@
 
 use crate::error::{Error, Result, Status};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::runtime::{Builder, Handle, Runtime};
 
@@ -34,7 +34,12 @@ pub fn handle() -> Result<(Handle, u64)> {
             .enable_io()
             .enable_time()
             .build()
-            .map_err(|e| Error::new(Status::Connection, format!("cannot start the I/O runtime: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    Status::Connection,
+                    format!("cannot start the I/O runtime: {e}"),
+                )
+            })?;
         *g = Some(rt);
     }
     let h = g.as_ref().map(|rt| rt.handle().clone()).expect("set above");

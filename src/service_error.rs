@@ -110,7 +110,10 @@ pub fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
     }
     let at = parse_http_date(v)?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// RFC 7231 IMF-fixdate: `Wed, 21 Oct 2015 07:28:00 GMT`.
@@ -125,8 +128,13 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month = MONTHS.iter().position(|m| m == mon)? as i64 + 1;
-    let hms: Vec<i64> = time.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let [h, m, sec] = hms.as_slice() else { return None };
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, m, sec] = hms.as_slice() else {
+        return None;
+    };
     // Days from civil (Howard Hinnant's algorithm).
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
@@ -140,7 +148,11 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
 }
 
 /// Classifies a transport failure. Returns the error and whether a retry may help.
-pub fn from_transport(e: &reqwest::Error, host: &str, connect_timeout: Option<Duration>) -> (Error, bool) {
+pub fn from_transport(
+    e: &reqwest::Error,
+    host: &str,
+    connect_timeout: Option<Duration>,
+) -> (Error, bool) {
     let chain = chain_message(e);
     let lower = chain.to_ascii_lowercase();
     let tls = lower.contains("certificate")
@@ -148,20 +160,29 @@ pub fn from_transport(e: &reqwest::Error, host: &str, connect_timeout: Option<Du
         || lower.contains("handshake")
         || lower.contains("unknownissuer");
     if e.is_connect() && e.is_timeout() {
-        let limit = connect_timeout.map(|d| format!(" within {} ms", d.as_millis())).unwrap_or_default();
+        let limit = connect_timeout
+            .map(|d| format!(" within {} ms", d.as_millis()))
+            .unwrap_or_default();
         return (
-            Error::new(Status::Timeout, format!("connect timeout: could not connect to {host}{limit} (connect_timeout_ms)")),
+            Error::new(
+                Status::Timeout,
+                format!("connect timeout: could not connect to {host}{limit} (connect_timeout_ms)"),
+            ),
             true,
         );
     }
     if tls {
         return (
-            Error::new(Status::Tls, format!("TLS failure talking to {host}: {chain}")),
+            Error::new(
+                Status::Tls,
+                format!("TLS failure talking to {host}: {chain}"),
+            ),
             false,
         );
     }
     if e.is_connect() {
-        let what = if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
+        let what = if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve")
+        {
             "could not resolve"
         } else {
             "could not connect to"
@@ -172,10 +193,19 @@ pub fn from_transport(e: &reqwest::Error, host: &str, connect_timeout: Option<Du
         );
     }
     if e.is_timeout() {
-        return (Error::new(Status::Timeout, format!("timeout talking to {host}: {chain}")), true);
+        return (
+            Error::new(
+                Status::Timeout,
+                format!("timeout talking to {host}: {chain}"),
+            ),
+            true,
+        );
     }
     (
-        Error::new(Status::Connection, format!("connection to {host} failed: {chain}")),
+        Error::new(
+            Status::Connection,
+            format!("connection to {host} failed: {chain}"),
+        ),
         e.is_request() || e.is_body(),
     )
 }
@@ -185,13 +215,21 @@ mod tests {
     use super::*;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn content_filter_400_with_innererror() {
         let body = r#"{"error":{"message":"The response was filtered","type":null,"param":"prompt","code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{"hate":{"filtered":false,"severity":"safe"},"violence":{"filtered":true,"severity":"medium"}}}}}"#;
-        let e = from_http(400, h(&[("apim-request-id", "r1")]), body, "x.openai.azure.com");
+        let e = from_http(
+            400,
+            h(&[("apim-request-id", "r1")]),
+            body,
+            "x.openai.azure.com",
+        );
         assert_eq!(e.status, Status::ContentFiltered);
         assert_eq!(e.code.as_deref(), Some("content_filter"));
         assert_eq!(e.filtered_categories, vec!["violence"]);
@@ -205,31 +243,63 @@ mod tests {
         let body = r#"{"error":{"code":"content_filter","message":"m","inner_error":{"code":"ResponsibleAIPolicyViolation","content_filter_results":{"sexual":{"filtered":true,"severity":"high"}}}}}"#;
         let e = from_http(400, vec![], body, "h");
         assert_eq!(e.filtered_categories, vec!["sexual"]);
-        let e = from_http(400, vec![], r#"{"error":{"code":"content_filter","message":"m"}}"#, "h");
+        let e = from_http(
+            400,
+            vec![],
+            r#"{"error":{"code":"content_filter","message":"m"}}"#,
+            "h",
+        );
         assert_eq!(e.status, Status::ContentFiltered);
         assert!(e.filtered_categories.is_empty());
     }
 
     #[test]
     fn gateway_codes_are_strings_and_html_bodies_are_quoted() {
-        let e = from_http(401, vec![], r#"{"error":{"code":"401","message":"Access denied"}}"#, "h");
-        assert_eq!((e.status, e.code.as_deref()), (Status::Authentication, Some("401")));
-        let e = from_http(502, h(&[("content-type", "text/html")]), "<html>Bad Gateway</html>", "h");
+        let e = from_http(
+            401,
+            vec![],
+            r#"{"error":{"code":"401","message":"Access denied"}}"#,
+            "h",
+        );
+        assert_eq!(
+            (e.status, e.code.as_deref()),
+            (Status::Authentication, Some("401"))
+        );
+        let e = from_http(
+            502,
+            h(&[("content-type", "text/html")]),
+            "<html>Bad Gateway</html>",
+            "h",
+        );
         assert_eq!(e.status, Status::Server);
         assert!(e.message.contains("text/html") && e.message.contains("Bad Gateway"));
     }
 
     #[test]
     fn retry_hints() {
-        assert_eq!(retry_after(&h(&[("retry-after-ms", "1500")])), Some(Duration::from_millis(1500)));
-        assert_eq!(retry_after(&h(&[("x-ms-retry-after-ms", "20")])), Some(Duration::from_millis(20)));
-        assert_eq!(retry_after(&h(&[("retry-after", "2")])), Some(Duration::from_secs(2)));
-        assert_eq!(retry_after(&h(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(&h(&[("retry-after-ms", "1500")])),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            retry_after(&h(&[("x-ms-retry-after-ms", "20")])),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(
+            retry_after(&h(&[("retry-after", "2")])),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            retry_after(&h(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])),
+            Some(Duration::ZERO)
+        );
         assert_eq!(
             parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT"),
             Some(UNIX_EPOCH + Duration::from_secs(1_445_412_480))
         );
-        assert!(retryable_status(429, &[]) && retryable_status(503, &[]) && !retryable_status(400, &[]));
+        assert!(
+            retryable_status(429, &[]) && retryable_status(503, &[]) && !retryable_status(400, &[])
+        );
         assert!(!retryable_status(503, &h(&[("x-should-retry", "false")])));
     }
 }

@@ -109,7 +109,10 @@ impl SseParser {
         let data = String::from_utf8(data).map_err(|e| {
             Error::new(
                 Status::Stream,
-                format!("a stream event is not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "a stream event is not valid UTF-8 (at byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
             )
         })?;
         out.push(SseEvent { event, data });
@@ -138,7 +141,9 @@ mod tests {
     #[test]
     fn line_endings_and_comments() {
         for sep in ["\n", "\r\n", "\r"] {
-            let s = format!(": hi{sep}data: a{sep}{sep}data:b{sep}data: c{sep}{sep}event: x{sep}data: [DONE]{sep}{sep}");
+            let s = format!(
+                ": hi{sep}data: a{sep}{sep}data:b{sep}data: c{sep}{sep}event: x{sep}data: [DONE]{sep}{sep}"
+            );
             let evs = parse_all(&[s.as_bytes()]);
             assert_eq!(data(&evs), vec!["a", "b\nc", "[DONE]"], "sep {sep:?}");
             assert_eq!(evs[2].event.as_deref(), Some("x"));
@@ -166,7 +171,11 @@ mod tests {
         let b = s.as_bytes();
         for i in 0..=b.len() {
             for j in i..=b.len() {
-                assert_eq!(parse_all(&[&b[..i], &b[i..j], &b[j..]]), whole, "split {i} {j}");
+                assert_eq!(
+                    parse_all(&[&b[..i], &b[i..j], &b[j..]]),
+                    whole,
+                    "split {i} {j}"
+                );
             }
         }
     }
@@ -175,6 +184,9 @@ mod tests {
     fn invalid_utf8_is_an_error() {
         let mut p = SseParser::new();
         let mut out = Vec::new();
-        assert_eq!(p.feed(b"data: \xff\n\n", &mut out).unwrap_err().status, Status::Stream);
+        assert_eq!(
+            p.feed(b"data: \xff\n\n", &mut out).unwrap_err().status,
+            Status::Stream
+        );
     }
 }

@@ -66,7 +66,10 @@ impl Event {
 
     /// Categories marked filtered in a ContentFilter event.
     pub fn filtered_categories(&self) -> Vec<String> {
-        self.filter.as_ref().map(filtered_categories).unwrap_or_default()
+        self.filter
+            .as_ref()
+            .map(filtered_categories)
+            .unwrap_or_default()
     }
 }
 
@@ -164,7 +167,10 @@ impl Assembler {
                 "a stream event is JSON but not an object",
             ));
         };
-        if let Some(err) = o.get("error").filter(|e| !e.is_null() && *e != &json!(false)) {
+        if let Some(err) = o
+            .get("error")
+            .filter(|e| !e.is_null() && *e != &json!(false))
+        {
             return Err(in_band_error(err));
         }
         let raw: Arc<str> = Arc::from(data);
@@ -223,7 +229,11 @@ impl Assembler {
         raw: &Arc<str>,
         out: &mut Vec<Event>,
     ) {
-        let index = c.get("index").and_then(Value::as_u64).map(|i| i as u32).unwrap_or(pos);
+        let index = c
+            .get("index")
+            .and_then(Value::as_u64)
+            .map(|i| i as u32)
+            .unwrap_or(pos);
         let acc = self.choices.entry(index).or_default();
         let delta = c.get("delta").and_then(Value::as_object);
         let text = match delta {
@@ -240,7 +250,11 @@ impl Assembler {
             }
         }
         if let Some(d) = delta {
-            if let Some(r) = d.get("refusal").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+            if let Some(r) = d
+                .get("refusal")
+                .and_then(Value::as_str)
+                .filter(|r| !r.is_empty())
+            {
                 acc.refusal.push_str(r);
                 let mut ev = Event::new(EventKind::RefusalDelta, Some(index), raw);
                 ev.text = r.to_string();
@@ -359,7 +373,11 @@ impl Assembler {
         body.insert("id".into(), json!(self.id));
         body.insert(
             "object".into(),
-            json!(if chat { "chat.completion" } else { "text_completion" }),
+            json!(if chat {
+                "chat.completion"
+            } else {
+                "text_completion"
+            }),
         );
         body.insert("created".into(), json!(self.created));
         body.insert("model".into(), json!(self.model));
@@ -419,8 +437,16 @@ fn usage_json(u: &Usage) -> Value {
     let mut cd = Map::new();
     put(&mut cd, "reasoning_tokens", u.reasoning_tokens);
     put(&mut cd, "audio_tokens", u.completion_audio_tokens);
-    put(&mut cd, "accepted_prediction_tokens", u.accepted_prediction_tokens);
-    put(&mut cd, "rejected_prediction_tokens", u.rejected_prediction_tokens);
+    put(
+        &mut cd,
+        "accepted_prediction_tokens",
+        u.accepted_prediction_tokens,
+    );
+    put(
+        &mut cd,
+        "rejected_prediction_tokens",
+        u.rejected_prediction_tokens,
+    );
     if !cd.is_empty() {
         m.insert("completion_tokens_details".into(), Value::Object(cd));
     }
@@ -481,7 +507,9 @@ pub fn in_band_error(err: &Value) -> Error {
         status: Status::Stream,
         message: format!(
             "the service reported an error inside the stream{}: {message}",
-            code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+            code.as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
         ),
         code,
         error_type: s("type"),

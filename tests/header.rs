@@ -5,7 +5,8 @@ use std::path::Path;
 
 fn generate() -> Vec<u8> {
     let root = env!("CARGO_MANIFEST_DIR");
-    let config = cbindgen::Config::from_file(Path::new(root).join("cbindgen.toml")).expect("cbindgen.toml");
+    let config =
+        cbindgen::Config::from_file(Path::new(root).join("cbindgen.toml")).expect("cbindgen.toml");
     let bindings = cbindgen::Builder::new()
         .with_crate(root)
         .with_config(config)
@@ -34,16 +35,29 @@ fn header_is_up_to_date() {
 #[test]
 fn header_version_matches_cargo() {
     let header = String::from_utf8(generate()).unwrap();
-    let v: Vec<u32> = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse().unwrap()).collect();
+    let v: Vec<u32> = env!("CARGO_PKG_VERSION")
+        .split('.')
+        .map(|p| p.parse().unwrap())
+        .collect();
     for (name, want) in [("MAJOR", v[0]), ("MINOR", v[1]), ("PATCH", v[2])] {
         let line = format!("#define AOAI_VERSION_{name} {want}\n");
         assert!(header.contains(&line), "header lacks `{}`", line.trim());
     }
-    assert!(header.contains(&format!("#define AOAI_VERSION_STRING \"{}\"", env!("CARGO_PKG_VERSION"))));
+    assert!(header.contains(&format!(
+        "#define AOAI_VERSION_STRING \"{}\"",
+        env!("CARGO_PKG_VERSION")
+    )));
     assert_eq!(
-        (aoai::ffi::client::AOAI_VERSION_MAJOR, aoai::ffi::client::AOAI_VERSION_MINOR, aoai::ffi::client::AOAI_VERSION_PATCH),
+        (
+            aoai::ffi::client::AOAI_VERSION_MAJOR,
+            aoai::ffi::client::AOAI_VERSION_MINOR,
+            aoai::ffi::client::AOAI_VERSION_PATCH
+        ),
         (v[0], v[1], v[2]),
         "the Rust version constants differ from Cargo.toml"
     );
-    assert_eq!(unsafe { aoai::ffi::client::aoai_version_number() }, (v[0] << 16) | (v[1] << 8) | v[2]);
+    assert_eq!(
+        unsafe { aoai::ffi::client::aoai_version_number() },
+        (v[0] << 16) | (v[1] << 8) | v[2]
+    );
 }

@@ -1,7 +1,9 @@
 //! Options builder, client lifecycle, library-wide functions.
 
 use super::strings::owned_cstring;
-use super::{arg_flag, arg_mut, arg_out, arg_ref, arg_str, ffi_status, ffi_value, from_raw, into_raw};
+use super::{
+    arg_flag, arg_mut, arg_out, arg_ref, arg_str, ffi_status, ffi_value, from_raw, into_raw,
+};
 use crate::auth::{AccessToken, BoxFuture, TokenSource};
 use crate::client::Client;
 use crate::config::{ConfigBuilder, Secret, Sourced, check_header, check_retries};
@@ -39,15 +41,22 @@ pub type AoaiTokenCallback = Option<
     ) -> i32,
 >;
 
+/// The token callback and its user data (kept as an address so the pair is Send).
+type HostCallback = (
+    unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_char, usize, *mut i64) -> i32,
+    usize,
+);
+
 /// Log callback: `level` 1 error .. 4 debug; `message` is borrowed for the call only.
 /// May be called on any thread, concurrently.
-pub type AoaiLogCallback = Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, message: *const c_char)>;
+pub type AoaiLogCallback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, message: *const c_char)>;
 
 /// Client configuration under construction. Not thread-safe; copy strings in; free with
 /// aoai_options_free (aoai_client_new does not consume it).
 pub struct AoaiOptions {
     builder: ConfigBuilder,
-    token_cb: Option<(unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_char, usize, *mut i64) -> i32, usize)>,
+    token_cb: Option<HostCallback>,
 }
 
 /// A configured client. Thread-safe: share one across threads; free once with aoai_client_free.
@@ -59,7 +68,7 @@ pub struct AoaiClient {
 /// The host's token callback as a token source. The mutex is held while the callback runs, so
 /// disabling it waits for a running call: no callback after aoai_client_free returns.
 struct HostTokenSource {
-    cb: Mutex<Option<(unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_char, usize, *mut i64) -> i32, usize)>>,
+    cb: Mutex<Option<HostCallback>>,
 }
 
 const TOKEN_BUF: usize = 16 * 1024;
@@ -70,25 +79,48 @@ impl HostTokenSource {
         let Some((f, ud)) = *g else {
             return Err(Error::new(Status::Cancelled, "the client was freed"));
         };
-        let scope_c = std::ffi::CString::new(scope).map_err(|_| Error::invalid_arg("scope has a NUL"))?;
+        let scope_c =
+            std::ffi::CString::new(scope).map_err(|_| Error::invalid_arg("scope has a NUL"))?;
         let mut buf = vec![0u8; TOKEN_BUF];
         let mut expires: i64 = 0;
-        let rc = unsafe { f(ud as *mut c_void, scope_c.as_ptr(), buf.as_mut_ptr() as *mut c_char, TOKEN_BUF, &mut expires) };
+        let rc = unsafe {
+            f(
+                ud as *mut c_void,
+                scope_c.as_ptr(),
+                buf.as_mut_ptr() as *mut c_char,
+                TOKEN_BUF,
+                &mut expires,
+            )
+        };
         drop(g);
         if rc != 0 {
-            return Err(Error::new(Status::Credential, format!("the host token callback failed (returned {rc})")));
+            return Err(Error::new(
+                Status::Credential,
+                format!("the host token callback failed (returned {rc})"),
+            ));
         }
         let len = buf.iter().position(|&b| b == 0).ok_or_else(|| {
-            Error::new(Status::Credential, "the host token callback wrote no NUL-terminated token")
+            Error::new(
+                Status::Credential,
+                "the host token callback wrote no NUL-terminated token",
+            )
         })?;
-        let token = std::str::from_utf8(&buf[..len])
-            .map_err(|_| Error::new(Status::Credential, "the host token callback wrote a token that is not UTF-8"))?;
+        let token = std::str::from_utf8(&buf[..len]).map_err(|_| {
+            Error::new(
+                Status::Credential,
+                "the host token callback wrote a token that is not UTF-8",
+            )
+        })?;
         if token.is_empty() {
-            return Err(Error::new(Status::Credential, "the host token callback returned an empty token"));
+            return Err(Error::new(
+                Status::Credential,
+                "the host token callback returned an empty token",
+            ));
         }
         Ok(AccessToken {
             token: Secret::new(token),
-            expires_on: (expires > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(expires as u64)),
+            expires_on: (expires > 0)
+                .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(expires as u64)),
         })
     }
 
@@ -108,9 +140,16 @@ impl TokenSource for HostTokenSource {
             let scope = scope.to_string();
             // SAFETY: the source outlives the fetch; the client that owns it is alive while a
             // request runs, and aoai_client_free disables the callback before dropping it.
-            tokio::task::spawn_blocking(move || unsafe { &*(me as *const HostTokenSource) }.call(&scope))
-                .await
-                .map_err(|e| Error::new(Status::Credential, format!("the host token callback panicked: {e}")))?
+            tokio::task::spawn_blocking(move || {
+                unsafe { &*(me as *const HostTokenSource) }.call(&scope)
+            })
+            .await
+            .map_err(|e| {
+                Error::new(
+                    Status::Credential,
+                    format!("the host token callback panicked: {e}"),
+                )
+            })?
         })
     }
 }
@@ -120,13 +159,19 @@ fn set(opts: &mut AoaiOptions, f: impl FnOnce(&mut crate::config::Settings)) {
 }
 
 fn opt<T>(v: T) -> Option<Sourced<T>> {
-    Some(Sourced { value: v, source: "option".into() })
+    Some(Sourced {
+        value: v,
+        source: "option".into(),
+    })
 }
 
 /// Azure resource URL (`https://NAME.openai.azure.com`).
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_endpoint(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_endpoint(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_endpoint, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -138,7 +183,10 @@ pub unsafe extern "C" fn aoai_options_set_endpoint(opts: *mut AoaiOptions, value
 /// OpenAI-compatible base URL (`https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`).
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_base_url(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_base_url(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_base_url, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -150,7 +198,10 @@ pub unsafe extern "C" fn aoai_options_set_base_url(opts: *mut AoaiOptions, value
 /// Default deployment (Azure) or model (OpenAI).
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_deployment(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_deployment(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_deployment, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -162,7 +213,10 @@ pub unsafe extern "C" fn aoai_options_set_deployment(opts: *mut AoaiOptions, val
 /// Azure api-version (default 2024-10-21); "v1" or "preview" select the v1 API.
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_api_version(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_api_version(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_api_version, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -174,7 +228,10 @@ pub unsafe extern "C" fn aoai_options_set_api_version(opts: *mut AoaiOptions, va
 /// OpenAI-Organization header.
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_organization(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_organization(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_organization, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -186,7 +243,10 @@ pub unsafe extern "C" fn aoai_options_set_organization(opts: *mut AoaiOptions, v
 /// OpenAI-Project header.
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_project(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_project(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_project, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -198,7 +258,10 @@ pub unsafe extern "C" fn aoai_options_set_project(opts: *mut AoaiOptions, value:
 /// Entra ID token scope (default https://cognitiveservices.azure.com/.default).
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_token_scope(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_token_scope(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_token_scope, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -210,7 +273,10 @@ pub unsafe extern "C" fn aoai_options_set_token_scope(opts: *mut AoaiOptions, va
 /// Proxy URL for all requests, or "none" to ignore HTTPS_PROXY/HTTP_PROXY.
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_proxy(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_proxy(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_proxy, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -222,7 +288,10 @@ pub unsafe extern "C" fn aoai_options_set_proxy(opts: *mut AoaiOptions, value: *
 /// PEM file with extra trusted root certificates.
 /// `value` is copied; NULL clears the option (falls back to JSON config and environment).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_ca_file(opts: *mut AoaiOptions, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_ca_file(
+    opts: *mut AoaiOptions,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_ca_file, {
         let o = arg_mut(opts, "opts")?;
         let v = super::arg_opt_str(value, "value")?.map(str::to_string);
@@ -231,11 +300,12 @@ pub unsafe extern "C" fn aoai_options_set_ca_file(opts: *mut AoaiOptions, value:
     })
 }
 
-
-
 /// Connect time limit in ms (default 10000; 0 = none).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_connect_timeout_ms(opts: *mut AoaiOptions, value: u64) -> Status {
+pub unsafe extern "C" fn aoai_options_set_connect_timeout_ms(
+    opts: *mut AoaiOptions,
+    value: u64,
+) -> Status {
     ffi_status!(aoai_options_set_connect_timeout_ms, {
         let o = arg_mut(opts, "opts")?;
         set(o, |s| s.connect_timeout_ms = opt(value));
@@ -245,7 +315,10 @@ pub unsafe extern "C" fn aoai_options_set_connect_timeout_ms(opts: *mut AoaiOpti
 
 /// Time limit from sending to the response head, in ms (default 0 = none; total applies).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_first_byte_timeout_ms(opts: *mut AoaiOptions, value: u64) -> Status {
+pub unsafe extern "C" fn aoai_options_set_first_byte_timeout_ms(
+    opts: *mut AoaiOptions,
+    value: u64,
+) -> Status {
     ffi_status!(aoai_options_set_first_byte_timeout_ms, {
         let o = arg_mut(opts, "opts")?;
         set(o, |s| s.first_byte_timeout_ms = opt(value));
@@ -255,7 +328,10 @@ pub unsafe extern "C" fn aoai_options_set_first_byte_timeout_ms(opts: *mut AoaiO
 
 /// Longest silence between body chunks, in ms (default 60000; 0 = none).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_idle_timeout_ms(opts: *mut AoaiOptions, value: u64) -> Status {
+pub unsafe extern "C" fn aoai_options_set_idle_timeout_ms(
+    opts: *mut AoaiOptions,
+    value: u64,
+) -> Status {
     ffi_status!(aoai_options_set_idle_timeout_ms, {
         let o = arg_mut(opts, "opts")?;
         set(o, |s| s.idle_timeout_ms = opt(value));
@@ -265,7 +341,10 @@ pub unsafe extern "C" fn aoai_options_set_idle_timeout_ms(opts: *mut AoaiOptions
 
 /// Time limit for a whole call including retries, in ms (default 600000; 0 = none).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_total_timeout_ms(opts: *mut AoaiOptions, value: u64) -> Status {
+pub unsafe extern "C" fn aoai_options_set_total_timeout_ms(
+    opts: *mut AoaiOptions,
+    value: u64,
+) -> Status {
     ffi_status!(aoai_options_set_total_timeout_ms, {
         let o = arg_mut(opts, "opts")?;
         set(o, |s| s.total_timeout_ms = opt(value));
@@ -275,7 +354,10 @@ pub unsafe extern "C" fn aoai_options_set_total_timeout_ms(opts: *mut AoaiOption
 
 /// Longest server-requested retry wait that is honoured, in ms (default 60000).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_max_retry_after_ms(opts: *mut AoaiOptions, value: u64) -> Status {
+pub unsafe extern "C" fn aoai_options_set_max_retry_after_ms(
+    opts: *mut AoaiOptions,
+    value: u64,
+) -> Status {
     ffi_status!(aoai_options_set_max_retry_after_ms, {
         let o = arg_mut(opts, "opts")?;
         set(o, |s| s.max_retry_after_ms = opt(value));
@@ -285,7 +367,10 @@ pub unsafe extern "C" fn aoai_options_set_max_retry_after_ms(opts: *mut AoaiOpti
 
 /// Largest response body accepted, in bytes (default 64 MiB; minimum 1024).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_max_response_bytes(opts: *mut AoaiOptions, value: u64) -> Status {
+pub unsafe extern "C" fn aoai_options_set_max_response_bytes(
+    opts: *mut AoaiOptions,
+    value: u64,
+) -> Status {
     ffi_status!(aoai_options_set_max_response_bytes, {
         let o = arg_mut(opts, "opts")?;
         set(o, |s| s.max_response_bytes = opt(value));
@@ -293,21 +378,25 @@ pub unsafe extern "C" fn aoai_options_set_max_response_bytes(opts: *mut AoaiOpti
     })
 }
 
-
-
 /// Creates an empty options builder in `*opts_out`. Free it with aoai_options_free.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_options_new(opts_out: *mut *mut AoaiOptions) -> Status {
     ffi_status!(aoai_options_new, {
         let out = arg_out(opts_out, "opts_out")?;
-        *out = into_raw(AoaiOptions { builder: ConfigBuilder::new(), token_cb: None });
+        *out = into_raw(AoaiOptions {
+            builder: ConfigBuilder::new(),
+            token_cb: None,
+        });
         Ok(())
     })
 }
 
 /// AOAI_API_AZURE, AOAI_API_AZURE_V1, AOAI_API_OPENAI or AOAI_API_AZURE_AD.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_api_type(opts: *mut AoaiOptions, api_type: i32) -> Status {
+pub unsafe extern "C" fn aoai_options_set_api_type(
+    opts: *mut AoaiOptions,
+    api_type: i32,
+) -> Status {
     ffi_status!(aoai_options_set_api_type, {
         let o = arg_mut(opts, "opts")?;
         let word = match api_type {
@@ -315,7 +404,11 @@ pub unsafe extern "C" fn aoai_options_set_api_type(opts: *mut AoaiOptions, api_t
             AOAI_API_AZURE_V1 => "azure_v1",
             AOAI_API_OPENAI => "openai",
             AOAI_API_AZURE_AD => "azure_ad",
-            _ => return Err(Error::invalid_arg(format!("api_type {api_type} is not one of AOAI_API_AZURE(0), AOAI_API_AZURE_V1(1), AOAI_API_OPENAI(2), AOAI_API_AZURE_AD(3)"))),
+            _ => {
+                return Err(Error::invalid_arg(format!(
+                    "api_type {api_type} is not one of AOAI_API_AZURE(0), AOAI_API_AZURE_V1(1), AOAI_API_OPENAI(2), AOAI_API_AZURE_AD(3)"
+                )));
+            }
         };
         set(o, |s| s.api_type = opt(word.to_string()));
         Ok(())
@@ -325,10 +418,13 @@ pub unsafe extern "C" fn aoai_options_set_api_type(opts: *mut AoaiOptions, api_t
 /// API key (`api-key` header for Azure, `Authorization: Bearer` for OpenAI). Copied; never
 /// printed. NULL clears it.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_api_key(opts: *mut AoaiOptions, key: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_api_key(
+    opts: *mut AoaiOptions,
+    key: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_api_key, {
         let o = arg_mut(opts, "opts")?;
-        let v = super::arg_opt_str(key, "key")?.map(|k| Secret::new(k));
+        let v = super::arg_opt_str(key, "key")?.map(Secret::new);
         set(o, |s| s.api_key = v.and_then(opt));
         Ok(())
     })
@@ -336,10 +432,13 @@ pub unsafe extern "C" fn aoai_options_set_api_key(opts: *mut AoaiOptions, key: *
 
 /// A fixed Entra ID access token (`Authorization: Bearer`). Copied; never printed.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_ad_token(opts: *mut AoaiOptions, token: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_ad_token(
+    opts: *mut AoaiOptions,
+    token: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_ad_token, {
         let o = arg_mut(opts, "opts")?;
-        let v = super::arg_opt_str(token, "token")?.map(|k| Secret::new(k));
+        let v = super::arg_opt_str(token, "token")?.map(Secret::new);
         set(o, |s| s.ad_token = v.and_then(opt));
         Ok(())
     })
@@ -349,12 +448,17 @@ pub unsafe extern "C" fn aoai_options_set_ad_token(opts: *mut AoaiOptions, token
 /// "azure_developer_cli", "client_secret", "workload_identity", "environment") or a JSON
 /// object/array describing a source or a chain. See docs/entra-id.md.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_credential(opts: *mut AoaiOptions, spec: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_credential(
+    opts: *mut AoaiOptions,
+    spec: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_credential, {
         let o = arg_mut(opts, "opts")?;
         let v = match super::arg_opt_str(spec, "spec")? {
             None => None,
-            Some(t) if t.trim_start().starts_with(['{', '[']) => Some(crate::request::parse_json("credential spec", t)?),
+            Some(t) if t.trim_start().starts_with(['{', '[']) => {
+                Some(crate::request::parse_json("credential spec", t)?)
+            }
             Some(t) => Some(Value::String(t.to_string())),
         };
         set(o, |s| s.credential = v.and_then(opt));
@@ -365,7 +469,11 @@ pub unsafe extern "C" fn aoai_options_set_credential(opts: *mut AoaiOptions, spe
 /// Tokens come from the host: `callback` (may be NULL) is asked for a token when needed,
 /// and aoai_client_set_token pushes new ones. `user_data` is passed back untouched.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_token_callback(opts: *mut AoaiOptions, callback: AoaiTokenCallback, user_data: *mut c_void) -> Status {
+pub unsafe extern "C" fn aoai_options_set_token_callback(
+    opts: *mut AoaiOptions,
+    callback: AoaiTokenCallback,
+    user_data: *mut c_void,
+) -> Status {
     ffi_status!(aoai_options_set_token_callback, {
         let o = arg_mut(opts, "opts")?;
         o.token_cb = callback.map(|f| (f, user_data as usize));
@@ -376,7 +484,10 @@ pub unsafe extern "C" fn aoai_options_set_token_callback(opts: *mut AoaiOptions,
 
 /// 1 allows http:// to a non-loopback host (keys in clear text: only for trusted networks).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_allow_insecure_http(opts: *mut AoaiOptions, allow: i32) -> Status {
+pub unsafe extern "C" fn aoai_options_set_allow_insecure_http(
+    opts: *mut AoaiOptions,
+    allow: i32,
+) -> Status {
     ffi_status!(aoai_options_set_allow_insecure_http, {
         let o = arg_mut(opts, "opts")?;
         let v = arg_flag(allow, "allow")?;
@@ -387,7 +498,10 @@ pub unsafe extern "C" fn aoai_options_set_allow_insecure_http(opts: *mut AoaiOpt
 
 /// Retries after a failed attempt (connection errors, 408, 409, 429, 5xx); default 2, max 20.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_max_retries(opts: *mut AoaiOptions, retries: u32) -> Status {
+pub unsafe extern "C" fn aoai_options_set_max_retries(
+    opts: *mut AoaiOptions,
+    retries: u32,
+) -> Status {
     ffi_status!(aoai_options_set_max_retries, {
         let o = arg_mut(opts, "opts")?;
         let v = check_retries(retries as u64)?;
@@ -398,7 +512,11 @@ pub unsafe extern "C" fn aoai_options_set_max_retries(opts: *mut AoaiOptions, re
 
 /// Adds a header to every request (not api-key/authorization, which the library sets).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_add_header(opts: *mut AoaiOptions, name: *const c_char, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_add_header(
+    opts: *mut AoaiOptions,
+    name: *const c_char,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_add_header, {
         let o = arg_mut(opts, "opts")?;
         let (n, v) = (arg_str(name, "name")?, arg_str(value, "value")?);
@@ -412,11 +530,18 @@ pub unsafe extern "C" fn aoai_options_add_header(opts: *mut AoaiOptions, name: *
 
 /// A default request parameter for every call (`"temperature"`, `"0.2"`); requests override it.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_default_json(opts: *mut AoaiOptions, key: *const c_char, value_json: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_set_default_json(
+    opts: *mut AoaiOptions,
+    key: *const c_char,
+    value_json: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_set_default_json, {
         let o = arg_mut(opts, "opts")?;
         let k = arg_str(key, "key")?;
-        let v = crate::request::parse_json(&format!("default '{k}'"), arg_str(value_json, "value_json")?)?;
+        let v = crate::request::parse_json(
+            &format!("default '{k}'"),
+            arg_str(value_json, "value_json")?,
+        )?;
         o.builder.explicit.defaults.insert(k.to_string(), v);
         Ok(())
     })
@@ -424,7 +549,10 @@ pub unsafe extern "C" fn aoai_options_set_default_json(opts: *mut AoaiOptions, k
 
 /// 0 ignores environment variables; 1 reads them (the default).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_set_use_environment(opts: *mut AoaiOptions, use_env: i32) -> Status {
+pub unsafe extern "C" fn aoai_options_set_use_environment(
+    opts: *mut AoaiOptions,
+    use_env: i32,
+) -> Status {
     ffi_status!(aoai_options_set_use_environment, {
         let o = arg_mut(opts, "opts")?;
         o.builder.use_env = Some(arg_flag(use_env, "use_env")?);
@@ -435,7 +563,10 @@ pub unsafe extern "C" fn aoai_options_set_use_environment(opts: *mut AoaiOptions
 /// Loads a JSON config (text starting with `{`, else a file path) as the layer between
 /// explicit options and the environment. Unknown keys are errors.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_options_load_json(opts: *mut AoaiOptions, json_or_path: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_options_load_json(
+    opts: *mut AoaiOptions,
+    json_or_path: *const c_char,
+) -> Status {
     ffi_status!(aoai_options_load_json, {
         let o = arg_mut(opts, "opts")?;
         o.builder.load_json(arg_str(json_or_path, "json_or_path")?)
@@ -445,7 +576,10 @@ pub unsafe extern "C" fn aoai_options_load_json(opts: *mut AoaiOptions, json_or_
 /// Creates a client from the options (explicit options > JSON config > environment) in
 /// `*client_out`. The options stay owned by the caller and may be freed right after.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_client_new(opts: *const AoaiOptions, client_out: *mut *mut AoaiClient) -> Status {
+pub unsafe extern "C" fn aoai_client_new(
+    opts: *const AoaiOptions,
+    client_out: *mut *mut AoaiClient,
+) -> Status {
     ffi_status!(aoai_client_new, {
         let out = arg_out(client_out, "client_out")?;
         let o = arg_ref(opts, "opts")?;
@@ -466,7 +600,10 @@ pub unsafe extern "C" fn aoai_client_from_env(client_out: *mut *mut AoaiClient) 
 
 /// Creates a client from a JSON config (text or file path) over the environment.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_client_from_json(json_or_path: *const c_char, client_out: *mut *mut AoaiClient) -> Status {
+pub unsafe extern "C" fn aoai_client_from_json(
+    json_or_path: *const c_char,
+    client_out: *mut *mut AoaiClient,
+) -> Status {
     ffi_status!(aoai_client_from_json, {
         let out = arg_out(client_out, "client_out")?;
         let mut b = ConfigBuilder::new();
@@ -479,7 +616,10 @@ pub unsafe extern "C" fn aoai_client_from_json(json_or_path: *const c_char, clie
 /// The effective configuration as JSON (secrets redacted) in `*json_out`; free it with
 /// aoai_string_free.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_client_describe(client: *const AoaiClient, json_out: *mut *mut c_char) -> Status {
+pub unsafe extern "C" fn aoai_client_describe(
+    client: *const AoaiClient,
+    json_out: *mut *mut c_char,
+) -> Status {
     ffi_status!(aoai_client_describe, {
         let out = arg_out(json_out, "json_out")?;
         let c = arg_ref(client, "client")?;
@@ -491,10 +631,15 @@ pub unsafe extern "C" fn aoai_client_describe(client: *const AoaiClient, json_ou
 /// Pushes a new Entra ID token into a live client that uses tokens (token callback or
 /// credential). `expires_on_unix` 0 means unknown. Thread-safe.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_client_set_token(client: *const AoaiClient, token: *const c_char, expires_on_unix: i64) -> Status {
+pub unsafe extern "C" fn aoai_client_set_token(
+    client: *const AoaiClient,
+    token: *const c_char,
+    expires_on_unix: i64,
+) -> Status {
     ffi_status!(aoai_client_set_token, {
         let c = arg_ref(client, "client")?;
-        c.client.set_token(arg_str(token, "token")?, expires_on_unix)
+        c.client
+            .set_token(arg_str(token, "token")?, expires_on_unix)
     })
 }
 
@@ -503,18 +648,22 @@ pub unsafe extern "C" fn aoai_client_set_token(client: *const AoaiClient, token:
 /// a new runtime. Not from a callback (AOAI_STATUS_WRONG_THREAD).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_shutdown() -> Status {
-    ffi_status!(aoai_shutdown, {
-        crate::runtime::shutdown()
-    })
+    ffi_status!(aoai_shutdown, { crate::runtime::shutdown() })
 }
 
 /// Routes library logs to `callback` (NULL restores stderr when AOAI_LOG is set).
 /// `max_level`: 0 off, 1 error, 2 warn, 3 info, 4 debug. Process-wide; set it at startup.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_set_log_callback(callback: AoaiLogCallback, user_data: *mut c_void, max_level: i32) -> Status {
+pub unsafe extern "C" fn aoai_set_log_callback(
+    callback: AoaiLogCallback,
+    user_data: *mut c_void,
+    max_level: i32,
+) -> Status {
     ffi_status!(aoai_set_log_callback, {
         if !(0..=4).contains(&max_level) {
-            return Err(Error::invalid_arg(format!("max_level must be 0..4 (got {max_level})")));
+            return Err(Error::invalid_arg(format!(
+                "max_level must be 0..4 (got {max_level})"
+            )));
         }
         let sink: Option<crate::log::LogFn> = callback.map(|f| {
             let ud = user_data as usize;
@@ -537,16 +686,19 @@ pub unsafe extern "C" fn aoai_debug_panic() -> Status {
     })
 }
 
-
-fn make_client(
-    builder: &ConfigBuilder,
-    token_cb: Option<(unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_char, usize, *mut i64) -> i32, usize)>,
-) -> Result<AoaiClient> {
+fn make_client(builder: &ConfigBuilder, token_cb: Option<HostCallback>) -> Result<AoaiClient> {
     let config = builder.build()?;
-    let host_source = token_cb.map(|cb| Arc::new(HostTokenSource { cb: Mutex::new(Some(cb)) }));
+    let host_source = token_cb.map(|cb| {
+        Arc::new(HostTokenSource {
+            cb: Mutex::new(Some(cb)),
+        })
+    });
     let dyn_source = host_source.clone().map(|s| s as Arc<dyn TokenSource>);
     let client = Client::new(config, dyn_source)?;
-    Ok(AoaiClient { client, host_source })
+    Ok(AoaiClient {
+        client,
+        host_source,
+    })
 }
 
 /// Frees options. NULL is a no-op.
@@ -590,4 +742,3 @@ pub unsafe extern "C" fn aoai_version_number() -> u32 {
         Ok((AOAI_VERSION_MAJOR << 16) | (AOAI_VERSION_MINOR << 8) | AOAI_VERSION_PATCH)
     })
 }
-

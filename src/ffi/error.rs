@@ -15,7 +15,10 @@ pub struct AoaiError {
 
 impl AoaiError {
     pub fn new(err: Error) -> AoaiError {
-        AoaiError { err, cache: StrCache::default() }
+        AoaiError {
+            err,
+            cache: StrCache::default(),
+        }
     }
 }
 
@@ -24,15 +27,19 @@ thread_local! {
 }
 
 pub fn set_last_error(e: Error) {
-    crate::log::debug(&format!("call failed: {} ({})", e.message, e.status.as_str()));
-    LAST.with(|l| *l.borrow_mut() = Box::new(AoaiError::new(e)));
+    crate::log::debug(&format!(
+        "call failed: {} ({})",
+        e.message,
+        e.status.as_str()
+    ));
+    LAST.with(|l| **l.borrow_mut() = AoaiError::new(e));
 }
 
 pub fn clear_last_error() {
     LAST.with(|l| {
         let mut b = l.borrow_mut();
         if b.err.status != Status::Ok {
-            *b = Box::new(AoaiError::new(Error::new(Status::Ok, "")));
+            **b = AoaiError::new(Error::new(Status::Ok, ""));
         }
     });
 }
@@ -68,17 +75,25 @@ pub unsafe extern "C" fn aoai_status_str(status: i32) -> *const c_char {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_error_status(err: *const AoaiError) -> Status {
     ffi_value!(aoai_error_status, Status::NullArgument, {
-        Ok(err.as_ref().map(|e| e.err.status).unwrap_or(Status::NullArgument))
+        Ok(err
+            .as_ref()
+            .map(|e| e.err.status)
+            .unwrap_or(Status::NullArgument))
     })
 }
 
 /// The message: what went wrong, with the field, host or limit involved. Borrowed from
 /// `err`; never NULL ("" when `err` is NULL). `len_out` (may be NULL) gets the length.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_error_message(err: *const AoaiError, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_error_message(
+    err: *const AoaiError,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_error_message, c"".as_ptr(), {
         match err.as_ref() {
-            Some(e) => Ok(e.cache.get((0, 0, 0), len_out, || Some(e.err.message.clone()))),
+            Some(e) => Ok(e
+                .cache
+                .get((0, 0, 0), len_out, || Some(e.err.message.clone()))),
             None => Ok(c"".as_ptr()),
         }
     })
@@ -95,36 +110,56 @@ pub unsafe extern "C" fn aoai_error_http_status(err: *const AoaiError) -> i32 {
 /// Service error code ("content_filter", "DeploymentNotFound", "401", "rate_limit_exceeded"),
 /// or NULL. Borrowed from `err`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_error_code(err: *const AoaiError, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_error_code(
+    err: *const AoaiError,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_error_code, std::ptr::null(), {
-        let Some(e) = err.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(e.cache.get((1, 0, 0), len_out, || e.err.code.clone()))
     })
 }
 
 /// OpenAI error `type` ("invalid_request_error"), or NULL (Azure gateway errors have none).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_error_type(err: *const AoaiError, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_error_type(
+    err: *const AoaiError,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_error_type, std::ptr::null(), {
-        let Some(e) = err.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(e.cache.get((2, 0, 0), len_out, || e.err.error_type.clone()))
     })
 }
 
 /// OpenAI error `param` ("prompt", "messages"), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_error_param(err: *const AoaiError, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_error_param(
+    err: *const AoaiError,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_error_param, std::ptr::null(), {
-        let Some(e) = err.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(e.cache.get((3, 0, 0), len_out, || e.err.param.clone()))
     })
 }
 
 /// Request id of the failing response (`apim-request-id`, else `x-request-id`), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_error_request_id(err: *const AoaiError, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_error_request_id(
+    err: *const AoaiError,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_error_request_id, std::ptr::null(), {
-        let Some(e) = err.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(e.cache.get((4, 0, 0), len_out, || e.err.request_id.clone()))
     })
 }
@@ -134,25 +169,41 @@ pub unsafe extern "C" fn aoai_error_request_id(err: *const AoaiError, len_out: *
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_error_retry_after_ms(err: *const AoaiError) -> i64 {
     ffi_value!(aoai_error_retry_after_ms, -1, {
-        Ok(err.as_ref().and_then(|e| e.err.retry_after_ms).map(|v| v as i64).unwrap_or(-1))
+        Ok(err
+            .as_ref()
+            .and_then(|e| e.err.retry_after_ms)
+            .map(|v| v as i64)
+            .unwrap_or(-1))
     })
 }
 
 /// Content-filter categories that blocked the request, comma-separated ("violence,hate"),
 /// "" when none. Borrowed from `err`; never NULL for a non-NULL `err`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_error_filtered_categories(err: *const AoaiError, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_error_filtered_categories(
+    err: *const AoaiError,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_error_filtered_categories, std::ptr::null(), {
-        let Some(e) = err.as_ref() else { return Ok(std::ptr::null()) };
-        Ok(e.cache.get((5, 0, 0), len_out, || Some(e.err.filtered_categories.join(","))))
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(e.cache.get((5, 0, 0), len_out, || {
+            Some(e.err.filtered_categories.join(","))
+        }))
     })
 }
 
 /// Raw body of the failing response (the service's error JSON), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_error_body(err: *const AoaiError, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_error_body(
+    err: *const AoaiError,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_error_body, std::ptr::null(), {
-        let Some(e) = err.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(e.cache.get((6, 0, 0), len_out, || e.err.body.clone()))
     })
 }
@@ -160,13 +211,25 @@ pub unsafe extern "C" fn aoai_error_body(err: *const AoaiError, len_out: *mut us
 /// A header of the failing response (name case-insensitive, e.g. "x-ratelimit-remaining-tokens"),
 /// or NULL. Borrowed from `err`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_error_header(err: *const AoaiError, name: *const c_char, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_error_header(
+    err: *const AoaiError,
+    name: *const c_char,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_error_header, std::ptr::null(), {
-        let Some(e) = err.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         let name = arg_str(name, "name")?;
-        let idx = e.err.headers.iter().position(|(k, _)| k.eq_ignore_ascii_case(name));
+        let idx = e
+            .err
+            .headers
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case(name));
         match idx {
-            Some(i) => Ok(e.cache.get((7, i as u32, 0), len_out, || Some(e.err.headers[i].1.clone()))),
+            Some(i) => Ok(e.cache.get((7, i as u32, 0), len_out, || {
+                Some(e.err.headers[i].1.clone())
+            })),
             None => Ok(std::ptr::null()),
         }
     })
@@ -180,7 +243,8 @@ pub unsafe extern "C" fn aoai_error_attempts(err: *const AoaiError) -> i32 {
     })
 }
 
-
 fn status_cstr(status: i32) -> *const c_char {
-    Status::from_i32(status).map(|s| s.as_cstr().as_ptr()).unwrap_or(c"unknown status".as_ptr())
+    Status::from_i32(status)
+        .map(|s| s.as_cstr().as_ptr())
+        .unwrap_or(c"unknown status".as_ptr())
 }

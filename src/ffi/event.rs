@@ -23,29 +23,45 @@ pub struct AoaiEvent {
 
 impl AoaiEvent {
     pub fn new(ev: Event) -> AoaiEvent {
-        AoaiEvent { ev, cache: StrCache::default() }
+        AoaiEvent {
+            ev,
+            cache: StrCache::default(),
+        }
     }
 }
 
 /// TEXT_DELTA / REFUSAL_DELTA: the text piece (whole UTF-8 code points). TOOL_CALL_DELTA:
 /// the argument fragment. FINISH: the finish reason. NULL for other kinds.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_event_text(event: *const AoaiEvent, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_event_text(
+    event: *const AoaiEvent,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_event_text, std::ptr::null(), {
-        let Some(ev) = event.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(ev) = event.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         let e = &ev.ev;
         Ok(ev.cache.get((0, 0, 0), len_out, || match e.kind {
-        EventKind::TextDelta | EventKind::RefusalDelta | EventKind::ToolCallDelta | EventKind::Finish => Some(e.text.clone()),
-        _ => None,
-    }))
+            EventKind::TextDelta
+            | EventKind::RefusalDelta
+            | EventKind::ToolCallDelta
+            | EventKind::Finish => Some(e.text.clone()),
+            _ => None,
+        }))
     })
 }
 
 /// TOOL_CALL_DELTA: the call id (on the call's first piece only), else NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_event_tool_call_id(event: *const AoaiEvent, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_event_tool_call_id(
+    event: *const AoaiEvent,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_event_tool_call_id, std::ptr::null(), {
-        let Some(ev) = event.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(ev) = event.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         let e = &ev.ev;
         Ok(ev.cache.get((1, 0, 0), len_out, || e.tool_id.clone()))
     })
@@ -53,9 +69,14 @@ pub unsafe extern "C" fn aoai_event_tool_call_id(event: *const AoaiEvent, len_ou
 
 /// TOOL_CALL_DELTA: the function name (on the call's first piece only), else NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_event_tool_call_name(event: *const AoaiEvent, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_event_tool_call_name(
+    event: *const AoaiEvent,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_event_tool_call_name, std::ptr::null(), {
-        let Some(ev) = event.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(ev) = event.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         let e = &ev.ev;
         Ok(ev.cache.get((2, 0, 0), len_out, || e.tool_name.clone()))
     })
@@ -63,35 +84,52 @@ pub unsafe extern "C" fn aoai_event_tool_call_name(event: *const AoaiEvent, len_
 
 /// CONTENT_FILTER: the `content_filter_results` JSON, else NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_event_filter_json(event: *const AoaiEvent, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_event_filter_json(
+    event: *const AoaiEvent,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_event_filter_json, std::ptr::null(), {
-        let Some(ev) = event.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(ev) = event.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         let e = &ev.ev;
-        Ok(ev.cache.get((3, 0, 0), len_out, || e.filter.as_ref().map(|v| v.to_string())))
+        Ok(ev.cache.get((3, 0, 0), len_out, || {
+            e.filter.as_ref().map(|v| v.to_string())
+        }))
     })
 }
 
 /// CONTENT_FILTER: filtered categories, comma-separated ("" when none), else NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_event_filtered_categories(event: *const AoaiEvent, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_event_filtered_categories(
+    event: *const AoaiEvent,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_event_filtered_categories, std::ptr::null(), {
-        let Some(ev) = event.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(ev) = event.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         let e = &ev.ev;
-        Ok(ev.cache.get((4, 0, 0), len_out, || e.filter.as_ref().map(|_| e.filtered_categories().join(","))))
+        Ok(ev.cache.get((4, 0, 0), len_out, || {
+            e.filter.as_ref().map(|_| e.filtered_categories().join(","))
+        }))
     })
 }
 
 /// The whole chunk JSON the event came from.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_event_json(event: *const AoaiEvent, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_event_json(
+    event: *const AoaiEvent,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_event_json, std::ptr::null(), {
-        let Some(ev) = event.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(ev) = event.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         let e = &ev.ev;
         Ok(ev.cache.get((5, 0, 0), len_out, || Some(e.raw.to_string())))
     })
 }
-
-
 
 /// AOAI_EVENT_* kind (0 when `event` is NULL).
 #[unsafe(no_mangle)]
@@ -105,7 +143,11 @@ pub unsafe extern "C" fn aoai_event_kind(event: *const AoaiEvent) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_event_choice(event: *const AoaiEvent) -> i32 {
     ffi_value!(aoai_event_choice, -1, {
-        Ok(event.as_ref().and_then(|e| e.ev.choice).map(|c| c as i32).unwrap_or(-1))
+        Ok(event
+            .as_ref()
+            .and_then(|e| e.ev.choice)
+            .map(|c| c as i32)
+            .unwrap_or(-1))
     })
 }
 
@@ -113,7 +155,11 @@ pub unsafe extern "C" fn aoai_event_choice(event: *const AoaiEvent) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_event_tool_call_index(event: *const AoaiEvent) -> i32 {
     ffi_value!(aoai_event_tool_call_index, -1, {
-        Ok(event.as_ref().filter(|e| e.ev.kind == EventKind::ToolCallDelta).map(|e| e.ev.tool_index as i32).unwrap_or(-1))
+        Ok(event
+            .as_ref()
+            .filter(|e| e.ev.kind == EventKind::ToolCallDelta)
+            .map(|e| e.ev.tool_index as i32)
+            .unwrap_or(-1))
     })
 }
 
@@ -121,7 +167,11 @@ pub unsafe extern "C" fn aoai_event_tool_call_index(event: *const AoaiEvent) -> 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_event_usage(event: *const AoaiEvent, field: i32) -> i64 {
     ffi_value!(aoai_event_usage, -1, {
-        Ok(event.as_ref().and_then(|e| e.ev.usage).and_then(|u| u.get(field)).unwrap_or(-1))
+        Ok(event
+            .as_ref()
+            .and_then(|e| e.ev.usage)
+            .and_then(|u| u.get(field))
+            .unwrap_or(-1))
     })
 }
 
@@ -129,16 +179,27 @@ pub unsafe extern "C" fn aoai_event_usage(event: *const AoaiEvent, field: i32) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_event_prompt_index(event: *const AoaiEvent) -> i32 {
     ffi_value!(aoai_event_prompt_index, -1, {
-        Ok(event.as_ref().and_then(|e| e.ev.prompt_index).map(|i| i as i32).unwrap_or(-1))
+        Ok(event
+            .as_ref()
+            .and_then(|e| e.ev.prompt_index)
+            .map(|i| i as i32)
+            .unwrap_or(-1))
     })
 }
 
 /// CONTENT_FILTER annotation (asynchronous filter): the offsets into the choice's text;
 /// returns 1 and fills the non-NULL outputs when present, else 0.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_event_filter_offsets(event: *const AoaiEvent, check_out: *mut i64, start_out: *mut i64, end_out: *mut i64) -> i32 {
+pub unsafe extern "C" fn aoai_event_filter_offsets(
+    event: *const AoaiEvent,
+    check_out: *mut i64,
+    start_out: *mut i64,
+    end_out: *mut i64,
+) -> i32 {
     ffi_value!(aoai_event_filter_offsets, 0, {
-        let Some((c, s, e)) = event.as_ref().and_then(|e| e.ev.offsets) else { return Ok(0) };
+        let Some((c, s, e)) = event.as_ref().and_then(|e| e.ev.offsets) else {
+            return Ok(0);
+        };
         for (p, v) in [(check_out, c), (start_out, s), (end_out, e)] {
             if let Some(p) = p.as_mut() {
                 *p = v;
@@ -157,4 +218,3 @@ pub unsafe extern "C" fn aoai_event_free(event: *mut AoaiEvent) {
         Ok(())
     })
 }
-

@@ -39,7 +39,10 @@ fn install_panic_hook() {
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if IN_FFI.with(|c| c.get()) > 0 {
-                crate::log::log(crate::log::Level::Error, &format!("internal panic caught at the C boundary: {info}"));
+                crate::log::log(
+                    crate::log::Level::Error,
+                    &format!("internal panic caught at the C boundary: {info}"),
+                );
             } else {
                 prev(info);
             }
@@ -113,7 +116,9 @@ pub fn boundary_value<T>(name: &str, default: T, f: impl FnOnce() -> Result<T>) 
 macro_rules! ffi_status {
     ($name:ident, $body:block) => {{
         #[allow(unused_unsafe)]
-        let status = $crate::ffi::boundary(stringify!($name), || -> $crate::error::Result<()> { unsafe { $body } });
+        let status = $crate::ffi::boundary(stringify!($name), || -> $crate::error::Result<()> {
+            unsafe { $body }
+        });
         status
     }};
 }
@@ -122,7 +127,7 @@ macro_rules! ffi_status {
 macro_rules! ffi_value {
     ($name:ident, $default:expr, $body:block) => {{
         #[allow(unused_unsafe)]
-        let value = $crate::ffi::boundary_value(stringify!($name), $default, || { unsafe { $body } });
+        let value = $crate::ffi::boundary_value(stringify!($name), $default, || unsafe { $body });
         value
     }};
 }
@@ -152,14 +157,21 @@ pub unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
     std::str::from_utf8(bytes).map_err(|e| {
         Error::new(
             Status::InvalidUtf8,
-            format!("argument '{name}' is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()),
+            format!(
+                "argument '{name}' is not valid UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
         )
     })
 }
 
 /// An optional string argument: NULL means "not given".
 pub unsafe fn arg_opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
-    if p.is_null() { Ok(None) } else { unsafe { arg_str(p, name) }.map(Some) }
+    if p.is_null() {
+        Ok(None)
+    } else {
+        unsafe { arg_str(p, name) }.map(Some)
+    }
 }
 
 /// Checks an output pointer before any work is done, so nothing is lost when it is NULL.
@@ -172,7 +184,9 @@ pub fn arg_flag(v: i32, name: &str) -> Result<bool> {
     match v {
         0 => Ok(false),
         1 => Ok(true),
-        _ => Err(Error::invalid_arg(format!("argument '{name}' must be 0 or 1 (got {v})"))),
+        _ => Err(Error::invalid_arg(format!(
+            "argument '{name}' must be 0 or 1 (got {v})"
+        ))),
     }
 }
 
@@ -183,7 +197,11 @@ pub fn into_raw<T>(v: T) -> *mut T {
 
 /// Takes back ownership of a pointer made by `into_raw` (NULL is a no-op).
 pub unsafe fn from_raw<T>(p: *mut T) -> Option<Box<T>> {
-    if p.is_null() { None } else { Some(unsafe { Box::from_raw(p) }) }
+    if p.is_null() {
+        None
+    } else {
+        Some(unsafe { Box::from_raw(p) })
+    }
 }
 
 /// Writes an optional length output.

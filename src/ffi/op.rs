@@ -37,10 +37,16 @@ pub struct AoaiOp {
     error: OnceLock<Box<AoaiError>>,
 }
 
-fn notify_fn(cb: Option<unsafe extern "C" fn(*mut c_void, *mut AoaiOp)>, ud: *mut c_void, op: *mut AoaiOp) -> Option<crate::op::NotifyFn> {
+fn notify_fn(
+    cb: Option<unsafe extern "C" fn(*mut c_void, *mut AoaiOp)>,
+    ud: *mut c_void,
+    op: *mut AoaiOp,
+) -> Option<crate::op::NotifyFn> {
     let f = cb?;
     let (ud, op) = (ud as usize, op as usize);
-    Some(std::sync::Arc::new(move || unsafe { f(ud as *mut c_void, op as *mut AoaiOp) }))
+    Some(std::sync::Arc::new(move || unsafe {
+        f(ud as *mut c_void, op as *mut AoaiOp)
+    }))
 }
 
 fn timeout(ms: i32) -> Option<Duration> {
@@ -51,20 +57,32 @@ fn timeout(ms: i32) -> Option<Duration> {
 /// AOAI_START_STREAM to receive events. `notify` may be NULL (poll instead); see
 /// AoaiNotifyCallback. The request is copied: free it whenever you like.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_client_start(client: *const AoaiClient, req: *const AoaiRequest, flags: i32, notify: AoaiNotifyCallback, user_data: *mut c_void, op_out: *mut *mut AoaiOp) -> Status {
+pub unsafe extern "C" fn aoai_client_start(
+    client: *const AoaiClient,
+    req: *const AoaiRequest,
+    flags: i32,
+    notify: AoaiNotifyCallback,
+    user_data: *mut c_void,
+    op_out: *mut *mut AoaiOp,
+) -> Status {
     ffi_status!(aoai_client_start, {
         let out = arg_out(op_out, "op_out")?;
         let c = arg_ref(client, "client")?;
         let r = arg_ref(req, "req")?;
         if flags & !AOAI_START_STREAM != 0 {
-            return Err(Error::invalid_arg(format!("unknown flags 0x{flags:x}: only AOAI_START_STREAM (1) is defined")));
+            return Err(Error::invalid_arg(format!(
+                "unknown flags 0x{flags:x}: only AOAI_START_STREAM (1) is defined"
+            )));
         }
         let stream = flags & AOAI_START_STREAM != 0;
         if stream && r.req.op == crate::config::Operation::Embedding {
             return Err(Error::invalid_arg("embeddings cannot be streamed"));
         }
         let op = Operation::start(&c.client, r.req.clone(), stream, None)?;
-        let raw = into_raw(AoaiOp { op, error: OnceLock::new() });
+        let raw = into_raw(AoaiOp {
+            op,
+            error: OnceLock::new(),
+        });
         // The callback is installed once the handle exists, so it never sees a half-made op;
         // set_notify calls it at once if events already arrived.
         if let Some(f) = notify_fn(notify, user_data, raw) {
@@ -88,7 +106,10 @@ pub unsafe extern "C" fn aoai_op_poll(op: *const AoaiOp, state_out: *mut i32) ->
 /// Takes the next queued event into `*event_out` (free with aoai_event_free), or returns
 /// AOAI_STATUS_EMPTY when none is queued right now. Events stay available after the end.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_op_next_event(op: *mut AoaiOp, event_out: *mut *mut AoaiEvent) -> Status {
+pub unsafe extern "C" fn aoai_op_next_event(
+    op: *mut AoaiOp,
+    event_out: *mut *mut AoaiEvent,
+) -> Status {
     ffi_status!(aoai_op_next_event, {
         let out = arg_out(event_out, "event_out")?;
         let o = arg_mut(op, "op")?;
@@ -109,7 +130,14 @@ pub unsafe extern "C" fn aoai_op_wait(op: *const AoaiOp, timeout_ms: i32) -> Sta
     ffi_status!(aoai_op_wait, {
         let o = arg_ref(op, "op")?;
         check_not_worker()?;
-        if o.op.wait(timeout(timeout_ms)) { Ok(()) } else { Err(Error::new(Status::Timeout, format!("the operation is still running after {timeout_ms} ms"))) }
+        if o.op.wait(timeout(timeout_ms)) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Status::Timeout,
+                format!("the operation is still running after {timeout_ms} ms"),
+            ))
+        }
     })
 }
 
@@ -120,7 +148,14 @@ pub unsafe extern "C" fn aoai_op_wait_event(op: *const AoaiOp, timeout_ms: i32) 
     ffi_status!(aoai_op_wait_event, {
         let o = arg_ref(op, "op")?;
         check_not_worker()?;
-        if o.op.wait_event(timeout(timeout_ms)) { Ok(()) } else { Err(Error::new(Status::Timeout, format!("no event within {timeout_ms} ms"))) }
+        if o.op.wait_event(timeout(timeout_ms)) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Status::Timeout,
+                format!("no event within {timeout_ms} ms"),
+            ))
+        }
     })
 }
 
@@ -137,7 +172,10 @@ pub unsafe extern "C" fn aoai_op_cancel(op: *const AoaiOp) -> Status {
 /// Moves the response of a DONE operation into `*resp_out` (free with aoai_response_free).
 /// Once only: a second call, or a call before DONE, is AOAI_STATUS_INVALID_STATE.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_op_take_response(op: *mut AoaiOp, resp_out: *mut *mut AoaiResponse) -> Status {
+pub unsafe extern "C" fn aoai_op_take_response(
+    op: *mut AoaiOp,
+    resp_out: *mut *mut AoaiResponse,
+) -> Status {
     ffi_status!(aoai_op_take_response, {
         let out = arg_out(resp_out, "resp_out")?;
         let o = arg_mut(op, "op")?;
@@ -149,7 +187,10 @@ pub unsafe extern "C" fn aoai_op_take_response(op: *mut AoaiOp, resp_out: *mut *
 /// For a FAILED or CANCELLED stream: what arrived before the end, assembled like a
 /// response (text so far, finished tool calls), into `*resp_out`. Once only.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_op_take_partial_response(op: *mut AoaiOp, resp_out: *mut *mut AoaiResponse) -> Status {
+pub unsafe extern "C" fn aoai_op_take_partial_response(
+    op: *mut AoaiOp,
+    resp_out: *mut *mut AoaiResponse,
+) -> Status {
     ffi_status!(aoai_op_take_partial_response, {
         let out = arg_out(resp_out, "resp_out")?;
         let o = arg_mut(op, "op")?;
@@ -161,7 +202,11 @@ pub unsafe extern "C" fn aoai_op_take_partial_response(op: *mut AoaiOp, resp_out
 /// Sets or replaces (NULL removes) the notify callback. If events are queued or the
 /// operation has ended it is called soon, on a worker thread.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_op_set_notify(op: *mut AoaiOp, notify: AoaiNotifyCallback, user_data: *mut c_void) -> Status {
+pub unsafe extern "C" fn aoai_op_set_notify(
+    op: *mut AoaiOp,
+    notify: AoaiNotifyCallback,
+    user_data: *mut c_void,
+) -> Status {
     ffi_status!(aoai_op_set_notify, {
         let o = arg_mut(op, "op")?;
         let f = notify_fn(notify, user_data, o as *mut AoaiOp);
@@ -181,10 +226,12 @@ pub unsafe extern "C" fn aoai_op_is_finished(op: *const AoaiOp, finished_out: *m
     })
 }
 
-
 fn check_not_worker() -> crate::Result<()> {
     if crate::runtime::on_runtime_thread() {
-        return Err(Error::new(Status::WrongThread, "aoai_op_wait cannot be called from a library callback thread: it would block the thread that completes the operation"));
+        return Err(Error::new(
+            Status::WrongThread,
+            "aoai_op_wait cannot be called from a library callback thread: it would block the thread that completes the operation",
+        ));
     }
     Ok(())
 }
@@ -194,7 +241,9 @@ fn check_not_worker() -> crate::Result<()> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_op_error(op: *const AoaiOp) -> *const AoaiError {
     ffi_value!(aoai_op_error, std::ptr::null(), {
-        let Some(o) = op.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(o) = op.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         if let Some(e) = o.error.get() {
             return Ok(&**e);
         }
@@ -215,4 +264,3 @@ pub unsafe extern "C" fn aoai_op_free(op: *mut AoaiOp) {
         Ok(())
     })
 }
-

@@ -1,11 +1,14 @@
 //! Request builders. A request is not thread-safe while being built; sending only reads it,
 //! so one finished request may be sent from several threads at once.
 
-use crate::error::Status;
 use super::response::AoaiResponse;
 use super::strings::owned_cstring;
-use super::{arg_flag, arg_mut, arg_opt_str, arg_out, arg_ref, arg_str, ffi_status, ffi_value, from_raw, into_raw};
+use super::{
+    arg_flag, arg_mut, arg_opt_str, arg_out, arg_ref, arg_str, ffi_status, ffi_value, from_raw,
+    into_raw,
+};
 use crate::config::Operation;
+use crate::error::Status;
 use crate::request::{Request, Role};
 use std::ffi::c_char;
 
@@ -55,7 +58,10 @@ pub unsafe extern "C" fn aoai_request_set_top_p(req: *mut AoaiRequest, value: f6
 
 /// -2..2.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_frequency_penalty(req: *mut AoaiRequest, value: f64) -> Status {
+pub unsafe extern "C" fn aoai_request_set_frequency_penalty(
+    req: *mut AoaiRequest,
+    value: f64,
+) -> Status {
     ffi_status!(aoai_request_set_frequency_penalty, {
         arg_mut(req, "req")?.req.set_frequency_penalty(value)
     })
@@ -63,7 +69,10 @@ pub unsafe extern "C" fn aoai_request_set_frequency_penalty(req: *mut AoaiReques
 
 /// -2..2.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_presence_penalty(req: *mut AoaiRequest, value: f64) -> Status {
+pub unsafe extern "C" fn aoai_request_set_presence_penalty(
+    req: *mut AoaiRequest,
+    value: f64,
+) -> Status {
     ffi_status!(aoai_request_set_presence_penalty, {
         arg_mut(req, "req")?.req.set_presence_penalty(value)
     })
@@ -79,7 +88,10 @@ pub unsafe extern "C" fn aoai_request_set_max_tokens(req: *mut AoaiRequest, valu
 
 /// Chat: token limit including reasoning tokens (o-series models).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_max_completion_tokens(req: *mut AoaiRequest, value: i64) -> Status {
+pub unsafe extern "C" fn aoai_request_set_max_completion_tokens(
+    req: *mut AoaiRequest,
+    value: i64,
+) -> Status {
     ffi_status!(aoai_request_set_max_completion_tokens, {
         arg_mut(req, "req")?.req.set_max_completion_tokens(value)
     })
@@ -111,7 +123,10 @@ pub unsafe extern "C" fn aoai_request_set_logprobs(req: *mut AoaiRequest, value:
 
 /// Chat: 0..20 most likely tokens per position (needs logprobs 1).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_top_logprobs(req: *mut AoaiRequest, value: i64) -> Status {
+pub unsafe extern "C" fn aoai_request_set_top_logprobs(
+    req: *mut AoaiRequest,
+    value: i64,
+) -> Status {
     ffi_status!(aoai_request_set_top_logprobs, {
         arg_mut(req, "req")?.req.set_top_logprobs(value)
     })
@@ -133,11 +148,12 @@ pub unsafe extern "C" fn aoai_request_set_dimensions(req: *mut AoaiRequest, valu
     })
 }
 
-
-
 /// End-user id for abuse monitoring.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_user(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_set_user(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_set_user, {
         let r = arg_mut(req, "req")?;
         r.req.set_user(arg_str(value, "value")?)
@@ -146,7 +162,10 @@ pub unsafe extern "C" fn aoai_request_set_user(req: *mut AoaiRequest, value: *co
 
 /// Adds a stop sequence (at most 4).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_stop(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_add_stop(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_add_stop, {
         let r = arg_mut(req, "req")?;
         r.req.add_stop(arg_str(value, "value")?)
@@ -155,7 +174,10 @@ pub unsafe extern "C" fn aoai_request_add_stop(req: *mut AoaiRequest, value: *co
 
 /// Deployment (Azure) or model (OpenAI, Azure v1) for this request only.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_deployment(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_set_deployment(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_set_deployment, {
         let r = arg_mut(req, "req")?;
         r.req.set_deployment(arg_str(value, "value")?)
@@ -164,7 +186,10 @@ pub unsafe extern "C" fn aoai_request_set_deployment(req: *mut AoaiRequest, valu
 
 /// Completions: the prompt (replaces any earlier prompt).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_prompt(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_set_prompt(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_set_prompt, {
         let r = arg_mut(req, "req")?;
         r.req.set_prompt(arg_str(value, "value")?)
@@ -173,7 +198,10 @@ pub unsafe extern "C" fn aoai_request_set_prompt(req: *mut AoaiRequest, value: *
 
 /// Completions: appends a prompt, making `prompt` an array (one choice set per prompt).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_prompt(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_add_prompt(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_add_prompt, {
         let r = arg_mut(req, "req")?;
         r.req.add_prompt(arg_str(value, "value")?)
@@ -182,7 +210,10 @@ pub unsafe extern "C" fn aoai_request_add_prompt(req: *mut AoaiRequest, value: *
 
 /// Completions: text after the completion.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_suffix(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_set_suffix(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_set_suffix, {
         let r = arg_mut(req, "req")?;
         r.req.set_suffix(arg_str(value, "value")?)
@@ -191,7 +222,10 @@ pub unsafe extern "C" fn aoai_request_set_suffix(req: *mut AoaiRequest, value: *
 
 /// Embeddings: appends an input text.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_input(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_add_input(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_add_input, {
         let r = arg_mut(req, "req")?;
         r.req.add_input(arg_str(value, "value")?)
@@ -200,7 +234,10 @@ pub unsafe extern "C" fn aoai_request_add_input(req: *mut AoaiRequest, value: *c
 
 /// Chat: "auto", "none", "required", or the name of a function to call.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_tool_choice(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_set_tool_choice(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_set_tool_choice, {
         let r = arg_mut(req, "req")?;
         r.req.set_tool_choice(arg_str(value, "value")?)
@@ -209,7 +246,10 @@ pub unsafe extern "C" fn aoai_request_set_tool_choice(req: *mut AoaiRequest, val
 
 /// Chat: "minimal", "low", "medium" or "high" (o-series models).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_reasoning_effort(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_set_reasoning_effort(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_set_reasoning_effort, {
         let r = arg_mut(req, "req")?;
         r.req.set_reasoning_effort(arg_str(value, "value")?)
@@ -218,7 +258,10 @@ pub unsafe extern "C" fn aoai_request_set_reasoning_effort(req: *mut AoaiRequest
 
 /// Chat: appends a text part to the last message (its content becomes a part array).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_text_part(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_add_text_part(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_add_text_part, {
         let r = arg_mut(req, "req")?;
         r.req.add_text_part(arg_str(value, "value")?)
@@ -227,7 +270,10 @@ pub unsafe extern "C" fn aoai_request_add_text_part(req: *mut AoaiRequest, value
 
 /// Chat: appends a whole message given as a JSON object (any role, parts, tool calls).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_message_json(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_add_message_json(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_add_message_json, {
         let r = arg_mut(req, "req")?;
         r.req.add_message_json(arg_str(value, "value")?)
@@ -237,20 +283,23 @@ pub unsafe extern "C" fn aoai_request_add_message_json(req: *mut AoaiRequest, va
 /// Merges a JSON object into the request body (top-level keys replace). Invalid shapes
 /// leave the request unchanged.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_merge_json(req: *mut AoaiRequest, value: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_merge_json(
+    req: *mut AoaiRequest,
+    value: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_merge_json, {
         let r = arg_mut(req, "req")?;
         r.req.merge_json(arg_str(value, "value")?)
     })
 }
 
-
-
 /// A new chat request in `*req_out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_chat_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_chat_request_new, {
-        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest { req: Request::new(Operation::Chat) });
+        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest {
+            req: Request::new(Operation::Chat),
+        });
         Ok(())
     })
 }
@@ -259,7 +308,9 @@ pub unsafe extern "C" fn aoai_chat_request_new(req_out: *mut *mut AoaiRequest) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_completion_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_completion_request_new, {
-        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest { req: Request::new(Operation::Completion) });
+        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest {
+            req: Request::new(Operation::Completion),
+        });
         Ok(())
     })
 }
@@ -268,7 +319,9 @@ pub unsafe extern "C" fn aoai_completion_request_new(req_out: *mut *mut AoaiRequ
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_embedding_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_embedding_request_new, {
-        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest { req: Request::new(Operation::Embedding) });
+        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest {
+            req: Request::new(Operation::Embedding),
+        });
         Ok(())
     })
 }
@@ -276,11 +329,17 @@ pub unsafe extern "C" fn aoai_embedding_request_new(req_out: *mut *mut AoaiReque
 /// A request from a whole JSON body (passed through; the library adds only `model` where
 /// the API needs it and `stream`). `kind`: AOAI_REQUEST_CHAT, _COMPLETION or _EMBEDDING.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_from_json(kind: i32, json: *const c_char, req_out: *mut *mut AoaiRequest) -> Status {
+pub unsafe extern "C" fn aoai_request_from_json(
+    kind: i32,
+    json: *const c_char,
+    req_out: *mut *mut AoaiRequest,
+) -> Status {
     ffi_status!(aoai_request_from_json, {
         let out = arg_out(req_out, "req_out")?;
         let op = op_of(kind)?;
-        *out = into_raw(AoaiRequest { req: Request::from_json(op, arg_str(json, "json")?)? });
+        *out = into_raw(AoaiRequest {
+            req: Request::from_json(op, arg_str(json, "json")?)?,
+        });
         Ok(())
     })
 }
@@ -288,7 +347,11 @@ pub unsafe extern "C" fn aoai_request_from_json(kind: i32, json: *const c_char, 
 /// Chat: appends a message. `role`: AOAI_ROLE_SYSTEM, _DEVELOPER, _USER or _ASSISTANT
 /// (tool results go through aoai_request_add_tool_message).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_message(req: *mut AoaiRequest, role: i32, content: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_add_message(
+    req: *mut AoaiRequest,
+    role: i32,
+    content: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_add_message, {
         let r = arg_mut(req, "req")?;
         let role = Role::from_i32(role)?;
@@ -298,17 +361,28 @@ pub unsafe extern "C" fn aoai_request_add_message(req: *mut AoaiRequest, role: i
 
 /// Chat: appends a tool result for the tool call `tool_call_id`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_tool_message(req: *mut AoaiRequest, tool_call_id: *const c_char, content: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_add_tool_message(
+    req: *mut AoaiRequest,
+    tool_call_id: *const c_char,
+    content: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_add_tool_message, {
         let r = arg_mut(req, "req")?;
-        r.req.add_tool_message(arg_str(tool_call_id, "tool_call_id")?, arg_str(content, "content")?)
+        r.req.add_tool_message(
+            arg_str(tool_call_id, "tool_call_id")?,
+            arg_str(content, "content")?,
+        )
     })
 }
 
 /// Chat: appends the assistant message of `choice` in `resp` (text and tool calls), for
 /// multi-turn conversations and tool round trips.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_response_message(req: *mut AoaiRequest, resp: *const AoaiResponse, choice: u32) -> Status {
+pub unsafe extern "C" fn aoai_request_add_response_message(
+    req: *mut AoaiRequest,
+    resp: *const AoaiResponse,
+    choice: u32,
+) -> Status {
     ffi_status!(aoai_request_add_response_message, {
         let r = arg_mut(req, "req")?;
         let resp = arg_ref(resp, "resp")?;
@@ -319,27 +393,46 @@ pub unsafe extern "C" fn aoai_request_add_response_message(req: *mut AoaiRequest
 /// Chat: appends an image part (URL or data: URL) to the last message; `detail` may be
 /// NULL, or "auto", "low", "high".
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_image_part(req: *mut AoaiRequest, url: *const c_char, detail: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_add_image_part(
+    req: *mut AoaiRequest,
+    url: *const c_char,
+    detail: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_add_image_part, {
         let r = arg_mut(req, "req")?;
-        r.req.add_image_part(arg_str(url, "url")?, arg_opt_str(detail, "detail")?)
+        r.req
+            .add_image_part(arg_str(url, "url")?, arg_opt_str(detail, "detail")?)
     })
 }
 
 /// Chat: declares a function tool. `description` and `parameters_json` (a JSON schema
 /// object) may be NULL; `strict` 0/1.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_add_function_tool(req: *mut AoaiRequest, name: *const c_char, description: *const c_char, parameters_json: *const c_char, strict: i32) -> Status {
+pub unsafe extern "C" fn aoai_request_add_function_tool(
+    req: *mut AoaiRequest,
+    name: *const c_char,
+    description: *const c_char,
+    parameters_json: *const c_char,
+    strict: i32,
+) -> Status {
     ffi_status!(aoai_request_add_function_tool, {
         let r = arg_mut(req, "req")?;
         let strict = arg_flag(strict, "strict")?;
-        r.req.add_function_tool(arg_str(name, "name")?, arg_opt_str(description, "description")?, arg_opt_str(parameters_json, "parameters_json")?, strict)
+        r.req.add_function_tool(
+            arg_str(name, "name")?,
+            arg_opt_str(description, "description")?,
+            arg_opt_str(parameters_json, "parameters_json")?,
+            strict,
+        )
     })
 }
 
 /// Chat: 0/1, whether the model may call several tools in one turn.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_parallel_tool_calls(req: *mut AoaiRequest, on: i32) -> Status {
+pub unsafe extern "C" fn aoai_request_set_parallel_tool_calls(
+    req: *mut AoaiRequest,
+    on: i32,
+) -> Status {
     ffi_status!(aoai_request_set_parallel_tool_calls, {
         let r = arg_mut(req, "req")?;
         r.req.set_parallel_tool_calls(arg_flag(on, "on")?)
@@ -348,7 +441,9 @@ pub unsafe extern "C" fn aoai_request_set_parallel_tool_calls(req: *mut AoaiRequ
 
 /// Chat: answer as a JSON object (`response_format: {"type":"json_object"}`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_response_format_json_object(req: *mut AoaiRequest) -> Status {
+pub unsafe extern "C" fn aoai_request_set_response_format_json_object(
+    req: *mut AoaiRequest,
+) -> Status {
     ffi_status!(aoai_request_set_response_format_json_object, {
         arg_mut(req, "req")?.req.set_response_format_json_object()
     })
@@ -356,11 +451,20 @@ pub unsafe extern "C" fn aoai_request_set_response_format_json_object(req: *mut 
 
 /// Chat: structured output following `schema_json` (a JSON schema object) named `name`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_response_format_json_schema(req: *mut AoaiRequest, name: *const c_char, schema_json: *const c_char, strict: i32) -> Status {
+pub unsafe extern "C" fn aoai_request_set_response_format_json_schema(
+    req: *mut AoaiRequest,
+    name: *const c_char,
+    schema_json: *const c_char,
+    strict: i32,
+) -> Status {
     ffi_status!(aoai_request_set_response_format_json_schema, {
         let r = arg_mut(req, "req")?;
         let strict = arg_flag(strict, "strict")?;
-        r.req.set_response_format_json_schema(arg_str(name, "name")?, arg_str(schema_json, "schema_json")?, strict)
+        r.req.set_response_format_json_schema(
+            arg_str(name, "name")?,
+            arg_str(schema_json, "schema_json")?,
+            strict,
+        )
     })
 }
 
@@ -375,7 +479,11 @@ pub unsafe extern "C" fn aoai_request_set_echo(req: *mut AoaiRequest, on: i32) -
 
 /// Completions and chat: token id `token` gets `bias` (-100..100).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_logit_bias(req: *mut AoaiRequest, token: i64, bias: i64) -> Status {
+pub unsafe extern "C" fn aoai_request_set_logit_bias(
+    req: *mut AoaiRequest,
+    token: i64,
+    bias: i64,
+) -> Status {
     ffi_status!(aoai_request_set_logit_bias, {
         arg_mut(req, "req")?.req.set_logit_bias(token, bias)
     })
@@ -383,7 +491,10 @@ pub unsafe extern "C" fn aoai_request_set_logit_bias(req: *mut AoaiRequest, toke
 
 /// Streaming: 0/1, ask for a final usage event (`stream_options.include_usage`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_stream_include_usage(req: *mut AoaiRequest, on: i32) -> Status {
+pub unsafe extern "C" fn aoai_request_set_stream_include_usage(
+    req: *mut AoaiRequest,
+    on: i32,
+) -> Status {
     ffi_status!(aoai_request_set_stream_include_usage, {
         let r = arg_mut(req, "req")?;
         r.req.set_stream_include_usage(arg_flag(on, "on")?)
@@ -393,16 +504,24 @@ pub unsafe extern "C" fn aoai_request_set_stream_include_usage(req: *mut AoaiReq
 /// Sets any top-level field to a JSON value (`"logprobs"`, `"true"`), for parameters
 /// without a typed setter. `stream` is refused: the call decides it.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_field_json(req: *mut AoaiRequest, key: *const c_char, value_json: *const c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_set_field_json(
+    req: *mut AoaiRequest,
+    key: *const c_char,
+    value_json: *const c_char,
+) -> Status {
     ffi_status!(aoai_request_set_field_json, {
         let r = arg_mut(req, "req")?;
-        r.req.set_field_json(arg_str(key, "key")?, arg_str(value_json, "value_json")?)
+        r.req
+            .set_field_json(arg_str(key, "key")?, arg_str(value_json, "value_json")?)
     })
 }
 
 /// Per-request idle limit between chunks in ms (0 = none), overriding the client's.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_idle_timeout_ms(req: *mut AoaiRequest, ms: u64) -> Status {
+pub unsafe extern "C" fn aoai_request_set_idle_timeout_ms(
+    req: *mut AoaiRequest,
+    ms: u64,
+) -> Status {
     ffi_status!(aoai_request_set_idle_timeout_ms, {
         arg_mut(req, "req")?.req.idle_timeout_ms = Some(ms);
         Ok(())
@@ -411,7 +530,10 @@ pub unsafe extern "C" fn aoai_request_set_idle_timeout_ms(req: *mut AoaiRequest,
 
 /// Per-request total limit in ms (0 = none), overriding the client's.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_set_total_timeout_ms(req: *mut AoaiRequest, ms: u64) -> Status {
+pub unsafe extern "C" fn aoai_request_set_total_timeout_ms(
+    req: *mut AoaiRequest,
+    ms: u64,
+) -> Status {
     ffi_status!(aoai_request_set_total_timeout_ms, {
         arg_mut(req, "req")?.req.total_timeout_ms = Some(ms);
         Ok(())
@@ -421,14 +543,16 @@ pub unsafe extern "C" fn aoai_request_set_total_timeout_ms(req: *mut AoaiRequest
 /// The request body as JSON in `*json_out` (what would be sent, before the library adds
 /// `model`/`stream`); free with aoai_string_free.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_request_to_json(req: *const AoaiRequest, json_out: *mut *mut c_char) -> Status {
+pub unsafe extern "C" fn aoai_request_to_json(
+    req: *const AoaiRequest,
+    json_out: *mut *mut c_char,
+) -> Status {
     ffi_status!(aoai_request_to_json, {
         let out = arg_out(json_out, "json_out")?;
         *out = owned_cstring(&arg_ref(req, "req")?.req.to_json());
         Ok(())
     })
 }
-
 
 /// Frees a request. NULL is a no-op.
 #[unsafe(no_mangle)]
@@ -438,4 +562,3 @@ pub unsafe extern "C" fn aoai_request_free(req: *mut AoaiRequest) {
         Ok(())
     })
 }
-

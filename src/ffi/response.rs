@@ -25,7 +25,10 @@ pub struct AoaiResponse {
 
 impl AoaiResponse {
     pub fn new(resp: Response) -> AoaiResponse {
-        AoaiResponse { resp, cache: StrCache::default() }
+        AoaiResponse {
+            resp,
+            cache: StrCache::default(),
+        }
     }
 }
 
@@ -55,9 +58,15 @@ fn tool(r: &Response, choice: u32, i: u32) -> Option<&crate::response::ToolCall>
 /// does not exist or its content is null (tool calls). May be "" (a reasoning model that
 /// spent its budget thinking: finish reason "length").
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_text(resp: *const AoaiResponse, choice: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_text(
+    resp: *const AoaiResponse,
+    choice: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_text, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((TEXT, choice, 0), len_out, || {
             let c = r.resp.choices.get(choice as usize)?;
             c.text.clone()
@@ -67,9 +76,15 @@ pub unsafe extern "C" fn aoai_response_text(resp: *const AoaiResponse, choice: u
 
 /// Finish reason of a choice ("stop", "length", "tool_calls", "content_filter"), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_finish_reason(resp: *const AoaiResponse, choice: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_finish_reason(
+    resp: *const AoaiResponse,
+    choice: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_finish_reason, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((FINISH, choice, 0), len_out, || {
             let c = r.resp.choices.get(choice as usize)?;
             c.finish_reason.clone()
@@ -79,9 +94,15 @@ pub unsafe extern "C" fn aoai_response_finish_reason(resp: *const AoaiResponse, 
 
 /// Refusal message of a choice (structured outputs), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_refusal(resp: *const AoaiResponse, choice: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_refusal(
+    resp: *const AoaiResponse,
+    choice: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_refusal, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((REFUSAL, choice, 0), len_out, || {
             let c = r.resp.choices.get(choice as usize)?;
             c.refusal.clone()
@@ -91,9 +112,15 @@ pub unsafe extern "C" fn aoai_response_refusal(resp: *const AoaiResponse, choice
 
 /// The choice's `content_filter_results` as JSON, or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_content_filter_json(resp: *const AoaiResponse, choice: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_content_filter_json(
+    resp: *const AoaiResponse,
+    choice: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_content_filter_json, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((CHOICE_FILTER, choice, 0), len_out, || {
             let c = r.resp.choices.get(choice as usize)?;
             c.content_filter.as_ref().map(|v| v.to_string())
@@ -103,9 +130,15 @@ pub unsafe extern "C" fn aoai_response_content_filter_json(resp: *const AoaiResp
 
 /// The choice's `logprobs` as JSON, or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_logprobs_json(resp: *const AoaiResponse, choice: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_logprobs_json(
+    resp: *const AoaiResponse,
+    choice: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_logprobs_json, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((LOGPROBS, choice, 0), len_out, || {
             let c = r.resp.choices.get(choice as usize)?;
             c.logprobs.as_ref().map(|v| v.to_string())
@@ -113,13 +146,18 @@ pub unsafe extern "C" fn aoai_response_logprobs_json(resp: *const AoaiResponse, 
     })
 }
 
-
-
 /// Id of tool call `index` of `choice` ("call_..."), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_tool_call_id(resp: *const AoaiResponse, choice: u32, index: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_tool_call_id(
+    resp: *const AoaiResponse,
+    choice: u32,
+    index: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_tool_call_id, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((TOOL_ID, choice, index), len_out, || {
             let t = tool(&r.resp, choice, index)?;
             Some(t.id.clone())
@@ -129,9 +167,16 @@ pub unsafe extern "C" fn aoai_response_tool_call_id(resp: *const AoaiResponse, c
 
 /// Function name of tool call `index` of `choice`, or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_tool_call_name(resp: *const AoaiResponse, choice: u32, index: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_tool_call_name(
+    resp: *const AoaiResponse,
+    choice: u32,
+    index: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_tool_call_name, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((TOOL_NAME, choice, index), len_out, || {
             let t = tool(&r.resp, choice, index)?;
             Some(t.name.clone())
@@ -141,9 +186,16 @@ pub unsafe extern "C" fn aoai_response_tool_call_name(resp: *const AoaiResponse,
 
 /// Arguments (a JSON text) of tool call `index` of `choice`, or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_tool_call_arguments(resp: *const AoaiResponse, choice: u32, index: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_tool_call_arguments(
+    resp: *const AoaiResponse,
+    choice: u32,
+    index: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_tool_call_arguments, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((TOOL_ARGS, choice, index), len_out, || {
             let t = tool(&r.resp, choice, index)?;
             Some(t.arguments.clone())
@@ -151,14 +203,17 @@ pub unsafe extern "C" fn aoai_response_tool_call_arguments(resp: *const AoaiResp
     })
 }
 
-
-
 /// Response id ("chatcmpl-..."), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_id(resp: *const AoaiResponse, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_id(
+    resp: *const AoaiResponse,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_id, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
-                Ok(r.cache.get((ID, 0, 0), len_out, || {
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((ID, 0, 0), len_out, || {
             let r = &r.resp;
             r.id.clone()
         }))
@@ -167,10 +222,15 @@ pub unsafe extern "C" fn aoai_response_id(resp: *const AoaiResponse, len_out: *m
 
 /// The model that answered ("gpt-4o-2024-08-06": the real model, not the deployment), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_model(resp: *const AoaiResponse, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_model(
+    resp: *const AoaiResponse,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_model, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
-                Ok(r.cache.get((MODEL, 0, 0), len_out, || {
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((MODEL, 0, 0), len_out, || {
             let r = &r.resp;
             r.model.clone()
         }))
@@ -179,10 +239,15 @@ pub unsafe extern "C" fn aoai_response_model(resp: *const AoaiResponse, len_out:
 
 /// `system_fingerprint`, or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_system_fingerprint(resp: *const AoaiResponse, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_system_fingerprint(
+    resp: *const AoaiResponse,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_system_fingerprint, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
-                Ok(r.cache.get((FINGERPRINT, 0, 0), len_out, || {
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((FINGERPRINT, 0, 0), len_out, || {
             let r = &r.resp;
             r.system_fingerprint.clone()
         }))
@@ -191,10 +256,15 @@ pub unsafe extern "C" fn aoai_response_system_fingerprint(resp: *const AoaiRespo
 
 /// The raw response body (for a stream: the assembled body in the non-stream shape).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_json(resp: *const AoaiResponse, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_json(
+    resp: *const AoaiResponse,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_json, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
-                Ok(r.cache.get((JSON, 0, 0), len_out, || {
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((JSON, 0, 0), len_out, || {
             let r = &r.resp;
             Some(r.raw.clone())
         }))
@@ -203,10 +273,15 @@ pub unsafe extern "C" fn aoai_response_json(resp: *const AoaiResponse, len_out: 
 
 /// Request id (`apim-request-id`, else `x-request-id`), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_request_id(resp: *const AoaiResponse, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_request_id(
+    resp: *const AoaiResponse,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_request_id, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
-                Ok(r.cache.get((HEADER + 1000, 0, 0), len_out, || {
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((HEADER + 1000, 0, 0), len_out, || {
             let r = &r.resp;
             r.request_id()
         }))
@@ -215,31 +290,44 @@ pub unsafe extern "C" fn aoai_response_request_id(resp: *const AoaiResponse, len
 
 /// Azure region that served the call (`x-ms-region`), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_region(resp: *const AoaiResponse, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_region(
+    resp: *const AoaiResponse,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_region, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
-                Ok(r.cache.get((HEADER + 1001, 0, 0), len_out, || {
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((HEADER + 1001, 0, 0), len_out, || {
             let r = &r.resp;
             r.header("x-ms-region").map(str::to_string)
         }))
     })
 }
 
-
-
 /// Number of choices (0 when `resp` is NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_response_choice_count(resp: *const AoaiResponse) -> u32 {
     ffi_value!(aoai_response_choice_count, 0, {
-        Ok(resp.as_ref().map(|r| r.resp.choices.len() as u32).unwrap_or(0))
+        Ok(resp
+            .as_ref()
+            .map(|r| r.resp.choices.len() as u32)
+            .unwrap_or(0))
     })
 }
 
 /// Number of tool calls of `choice` (0 when none).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_tool_call_count(resp: *const AoaiResponse, choice: u32) -> u32 {
+pub unsafe extern "C" fn aoai_response_tool_call_count(
+    resp: *const AoaiResponse,
+    choice: u32,
+) -> u32 {
     ffi_value!(aoai_response_tool_call_count, 0, {
-        Ok(resp.as_ref().and_then(|r| r.resp.choices.get(choice as usize)).map(|c| c.tool_calls.len() as u32).unwrap_or(0))
+        Ok(resp
+            .as_ref()
+            .and_then(|r| r.resp.choices.get(choice as usize))
+            .map(|c| c.tool_calls.len() as u32)
+            .unwrap_or(0))
     })
 }
 
@@ -247,7 +335,11 @@ pub unsafe extern "C" fn aoai_response_tool_call_count(resp: *const AoaiResponse
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_response_usage(resp: *const AoaiResponse, field: i32) -> i64 {
     ffi_value!(aoai_response_usage, -1, {
-        Ok(resp.as_ref().and_then(|r| r.resp.usage).and_then(|u| u.get(field)).unwrap_or(-1))
+        Ok(resp
+            .as_ref()
+            .and_then(|r| r.resp.usage)
+            .and_then(|u| u.get(field))
+            .unwrap_or(-1))
     })
 }
 
@@ -255,7 +347,10 @@ pub unsafe extern "C" fn aoai_response_usage(resp: *const AoaiResponse, field: i
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_response_http_status(resp: *const AoaiResponse) -> i32 {
     ffi_value!(aoai_response_http_status, 0, {
-        Ok(resp.as_ref().map(|r| r.resp.http_status as i32).unwrap_or(0))
+        Ok(resp
+            .as_ref()
+            .map(|r| r.resp.http_status as i32)
+            .unwrap_or(0))
     })
 }
 
@@ -277,14 +372,27 @@ pub unsafe extern "C" fn aoai_response_created(resp: *const AoaiResponse) -> i64
 
 /// A response header (name case-insensitive: "x-ratelimit-remaining-tokens"), or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_header(resp: *const AoaiResponse, name: *const c_char, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_header(
+    resp: *const AoaiResponse,
+    name: *const c_char,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_header, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
-        let name = arg_str(name, "name")?;
-        let Some(i) = r.resp.headers.iter().position(|(k, _)| k.eq_ignore_ascii_case(name)) else {
+        let Some(r) = resp.as_ref() else {
             return Ok(std::ptr::null());
         };
-        Ok(r.cache.get((HEADER, i as u32, 0), len_out, || Some(r.resp.headers[i].1.clone())))
+        let name = arg_str(name, "name")?;
+        let Some(i) = r
+            .resp
+            .headers
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case(name))
+        else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((HEADER, i as u32, 0), len_out, || {
+            Some(r.resp.headers[i].1.clone())
+        }))
     })
 }
 
@@ -292,30 +400,60 @@ pub unsafe extern "C" fn aoai_response_header(resp: *const AoaiResponse, name: *
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_response_prompt_filter_count(resp: *const AoaiResponse) -> u32 {
     ffi_value!(aoai_response_prompt_filter_count, 0, {
-        Ok(resp.as_ref().map(|r| r.resp.prompt_filters.len() as u32).unwrap_or(0))
+        Ok(resp
+            .as_ref()
+            .map(|r| r.resp.prompt_filters.len() as u32)
+            .unwrap_or(0))
     })
 }
 
 /// The `content_filter_results` of prompt filter entry `index` as JSON, or NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_prompt_filter_json(resp: *const AoaiResponse, index: u32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_prompt_filter_json(
+    resp: *const AoaiResponse,
+    index: u32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_prompt_filter_json, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
-        Ok(r.cache.get((PROMPT_FILTER, index, 0), len_out, || r.resp.prompt_filters.get(index as usize).map(|(_, v)| v.to_string())))
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((PROMPT_FILTER, index, 0), len_out, || {
+            r.resp
+                .prompt_filters
+                .get(index as usize)
+                .map(|(_, v)| v.to_string())
+        }))
     })
 }
 
 /// Filtered categories, comma-separated ("" when none): of choice `choice`, or with
 /// `choice` -1 of the prompt filter results. NULL when that choice does not exist.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_filtered_categories(resp: *const AoaiResponse, choice: i32, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_filtered_categories(
+    resp: *const AoaiResponse,
+    choice: i32,
+    len_out: *mut usize,
+) -> *const c_char {
     ffi_value!(aoai_response_filtered_categories, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         Ok(r.cache.get((FILTERED, choice as u32, 0), len_out, || {
             let cats: Vec<String> = if choice < 0 {
-                r.resp.prompt_filters.iter().flat_map(|(_, v)| filtered_categories(v)).collect()
+                r.resp
+                    .prompt_filters
+                    .iter()
+                    .flat_map(|(_, v)| filtered_categories(v))
+                    .collect()
             } else {
-                filtered_categories(r.resp.choices.get(choice as usize)?.content_filter.as_ref()?)
+                filtered_categories(
+                    r.resp
+                        .choices
+                        .get(choice as usize)?
+                        .content_filter
+                        .as_ref()?,
+                )
             };
             Some(cats.join(","))
         }))
@@ -326,14 +464,24 @@ pub unsafe extern "C" fn aoai_response_filtered_categories(resp: *const AoaiResp
 /// "not_detected" for jailbreak and protected material), of choice `choice` or with -1 of
 /// the first prompt; NULL when absent. `*filtered_out` (may be NULL) gets 1 if it blocked.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_filter_severity(resp: *const AoaiResponse, choice: i32, category: *const c_char, filtered_out: *mut i32) -> *const c_char {
+pub unsafe extern "C" fn aoai_response_filter_severity(
+    resp: *const AoaiResponse,
+    choice: i32,
+    category: *const c_char,
+    filtered_out: *mut i32,
+) -> *const c_char {
     ffi_value!(aoai_response_filter_severity, std::ptr::null(), {
-        let Some(r) = resp.as_ref() else { return Ok(std::ptr::null()) };
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
         let category = arg_str(category, "category")?;
         let results = if choice < 0 {
             r.resp.prompt_filters.first().map(|(_, v)| v)
         } else {
-            r.resp.choices.get(choice as usize).and_then(|c| c.content_filter.as_ref())
+            r.resp
+                .choices
+                .get(choice as usize)
+                .and_then(|c| c.content_filter.as_ref())
         };
         let Some((filtered, level)) = results.and_then(|v| filter_category(v, category)) else {
             return Ok(std::ptr::null());
@@ -341,8 +489,13 @@ pub unsafe extern "C" fn aoai_response_filter_severity(resp: *const AoaiResponse
         if let Some(f) = filtered_out.as_mut() {
             *f = filtered as i32;
         }
-        let key = category.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
-        Ok(r.cache.get((SEVERITY, choice as u32, key), std::ptr::null_mut(), || Some(level)))
+        let key = category
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+        Ok(r.cache
+            .get((SEVERITY, choice as u32, key), std::ptr::null_mut(), || {
+                Some(level)
+            }))
     })
 }
 
@@ -350,16 +503,26 @@ pub unsafe extern "C" fn aoai_response_filter_severity(resp: *const AoaiResponse
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_response_embedding_count(resp: *const AoaiResponse) -> u32 {
     ffi_value!(aoai_response_embedding_count, 0, {
-        Ok(resp.as_ref().map(|r| r.resp.embeddings.len() as u32).unwrap_or(0))
+        Ok(resp
+            .as_ref()
+            .map(|r| r.resp.embeddings.len() as u32)
+            .unwrap_or(0))
     })
 }
 
 /// Embedding vector `index` as `*dims_out` floats, borrowed from the response; NULL when
 /// absent.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aoai_response_embedding(resp: *const AoaiResponse, index: u32, dims_out: *mut usize) -> *const f32 {
+pub unsafe extern "C" fn aoai_response_embedding(
+    resp: *const AoaiResponse,
+    index: u32,
+    dims_out: *mut usize,
+) -> *const f32 {
     ffi_value!(aoai_response_embedding, std::ptr::null(), {
-        let Some(v) = resp.as_ref().and_then(|r| r.resp.embeddings.get(index as usize)) else {
+        let Some(v) = resp
+            .as_ref()
+            .and_then(|r| r.resp.embeddings.get(index as usize))
+        else {
             super::set_len(dims_out, 0);
             return Ok(std::ptr::null());
         };
@@ -376,4 +539,3 @@ pub unsafe extern "C" fn aoai_response_free(resp: *mut AoaiResponse) {
         Ok(())
     })
 }
-

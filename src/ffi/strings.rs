@@ -8,7 +8,10 @@ use std::sync::Mutex;
 /// Cache of NUL-terminated copies, keyed by (field, index, sub-index). A `Box<[u8]>` never
 /// moves its heap bytes, so pointers stay valid for the owner's lifetime.
 #[derive(Default)]
-pub struct StrCache(Mutex<Vec<((u32, u32, u32), Box<[u8]>)>>);
+pub struct StrCache(Mutex<Vec<(CacheKey, Box<[u8]>)>>);
+
+/// (field, index, sub-index).
+type CacheKey = (u32, u32, u32);
 
 pub fn nul_terminated(s: &str) -> Box<[u8]> {
     let mut v = Vec::with_capacity(s.len() + 1);
@@ -19,7 +22,14 @@ pub fn nul_terminated(s: &str) -> Box<[u8]> {
 
 impl StrCache {
     /// The cached C string for `key`, made from `make` on first use; NULL when `make` gives None.
-    pub fn get(&self, key: (u32, u32, u32), len_out: *mut usize, make: impl FnOnce() -> Option<String>) -> *const c_char {
+    /// # Safety
+    /// `len_out` is NULL or points to writable memory for a `usize`.
+    pub unsafe fn get(
+        &self,
+        key: CacheKey,
+        len_out: *mut usize,
+        make: impl FnOnce() -> Option<String>,
+    ) -> *const c_char {
         let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, b)) = g.iter().find(|(k, _)| *k == key) {
             unsafe { set_len(len_out, b.len() - 1) };
@@ -44,7 +54,8 @@ impl StrCache {
 /// An owned C string for the caller. Interior NULs (possible in model output) become U+FFFD so
 /// the string is whole; the exact bytes stay available through the borrowed accessors.
 pub fn owned_cstring(s: &str) -> *mut c_char {
-    let c = CString::new(s).unwrap_or_else(|_| CString::new(s.replace('\0', "\u{FFFD}")).expect("no NUL left"));
+    let c = CString::new(s)
+        .unwrap_or_else(|_| CString::new(s.replace('\0', "\u{FFFD}")).expect("no NUL left"));
     c.into_raw()
 }
 
@@ -59,4 +70,3 @@ pub unsafe extern "C" fn aoai_string_free(s: *mut c_char) {
         Ok(())
     })
 }
-
