@@ -187,9 +187,12 @@ fn endpoint_normalisation_and_rejection() {
     );
 }
 
+/// (JSON config, environment, expected status, text the message must contain)
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Status, &'a str);
+
 #[test]
 fn validation_messages_name_the_problem() {
-    let cases: &[(&str, &[(&str, &str)], Status, &str)] = &[
+    let cases: &[Case] = &[
         (
             r#"{}"#,
             &[],
