@@ -1069,6 +1069,12 @@ AoaiStatus aoai_request_set_field_json(struct AoaiRequest *req,
 AoaiStatus aoai_request_set_idle_timeout_ms(struct AoaiRequest *req, uint64_t ms);
 
 /**
+ * Per-request limit in ms from sending to the response head (0 = none), overriding the
+ * client's.
+ */
+AoaiStatus aoai_request_set_first_byte_timeout_ms(struct AoaiRequest *req, uint64_t ms);
+
+/**
  * Per-request total limit in ms (0 = none), overriding the client's.
  */
 AoaiStatus aoai_request_set_total_timeout_ms(struct AoaiRequest *req, uint64_t ms);

@@ -307,20 +307,11 @@ impl Client {
         crate::runtime::check_epoch(self.inner.epoch)?;
         let (url, body) = self.prepare(req, stream)?;
         let cfg = &self.inner.config;
-        let total = match req.total_timeout_ms {
-            Some(0) => None,
-            Some(ms) => Some(Duration::from_millis(ms)),
-            None => cfg.timeouts.total,
-        };
-        let idle = match req.idle_timeout_ms {
-            Some(0) => None,
-            Some(ms) => Some(Duration::from_millis(ms)),
-            None => cfg.timeouts.idle,
-        };
+        let total = limit(req.total_timeout_ms, cfg.timeouts.total);
         let limits = Limits {
             deadline: total.map(|t| (Instant::now() + t, t)),
-            idle,
-            first_byte: cfg.timeouts.first_byte,
+            idle: limit(req.idle_timeout_ms, cfg.timeouts.idle),
+            first_byte: limit(req.first_byte_timeout_ms, cfg.timeouts.first_byte),
         };
         if cancel.is_cancelled() {
             return Err(Error::cancelled("the operation was cancelled"));
@@ -805,6 +796,15 @@ impl Limits {
                 },
             )),
         }
+    }
+}
+
+/// A per-request limit in ms (0 = none) over the client's.
+fn limit(request_ms: Option<u64>, client: Option<Duration>) -> Option<Duration> {
+    match request_ms {
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms)),
+        None => client,
     }
 }
 

@@ -48,9 +48,10 @@ pub struct Request {
     pub body: Map<String, Value>,
     /// Per-request deployment (Azure path segment, or `model` in the body elsewhere).
     pub deployment: Option<String>,
-    /// Per-request overrides of the client's idle and total time limits (ms; 0 = none).
+    /// Per-request overrides of the client's time limits (ms; 0 = none).
     pub idle_timeout_ms: Option<u64>,
     pub total_timeout_ms: Option<u64>,
+    pub first_byte_timeout_ms: Option<u64>,
 }
 
 fn range_f64(name: &str, v: f64, lo: f64, hi: f64) -> Result<Value> {
@@ -105,6 +106,7 @@ impl Request {
             deployment: None,
             idle_timeout_ms: None,
             total_timeout_ms: None,
+            first_byte_timeout_ms: None,
         }
     }
 

@@ -68,62 +68,62 @@ pub struct AoaiClient {
 /// The host's token callback as a token source. The mutex is held while the callback runs, so
 /// disabling it waits for a running call: no callback after aoai_client_free returns.
 struct HostTokenSource {
-    cb: Mutex<Option<HostCallback>>,
+    cb: Arc<Mutex<Option<HostCallback>>>,
 }
 
 const TOKEN_BUF: usize = 16 * 1024;
 
-impl HostTokenSource {
-    fn call(&self, scope: &str) -> Result<AccessToken> {
-        let g = self.cb.lock().unwrap_or_else(|p| p.into_inner());
-        let Some((f, ud)) = *g else {
-            return Err(Error::new(Status::Cancelled, "the client was freed"));
-        };
-        let scope_c =
-            std::ffi::CString::new(scope).map_err(|_| Error::invalid_arg("scope has a NUL"))?;
-        let mut buf = vec![0u8; TOKEN_BUF];
-        let mut expires: i64 = 0;
-        let rc = unsafe {
-            f(
-                ud as *mut c_void,
-                scope_c.as_ptr(),
-                buf.as_mut_ptr() as *mut c_char,
-                TOKEN_BUF,
-                &mut expires,
-            )
-        };
-        drop(g);
-        if rc != 0 {
-            return Err(Error::new(
-                Status::Credential,
-                format!("the host token callback failed (returned {rc})"),
-            ));
-        }
-        let len = buf.iter().position(|&b| b == 0).ok_or_else(|| {
-            Error::new(
-                Status::Credential,
-                "the host token callback wrote no NUL-terminated token",
-            )
-        })?;
-        let token = std::str::from_utf8(&buf[..len]).map_err(|_| {
-            Error::new(
-                Status::Credential,
-                "the host token callback wrote a token that is not UTF-8",
-            )
-        })?;
-        if token.is_empty() {
-            return Err(Error::new(
-                Status::Credential,
-                "the host token callback returned an empty token",
-            ));
-        }
-        Ok(AccessToken {
-            token: Secret::new(token),
-            expires_on: (expires > 0)
-                .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(expires as u64)),
-        })
+fn call_host(cb: &Mutex<Option<HostCallback>>, scope: &str) -> Result<AccessToken> {
+    let g = cb.lock().unwrap_or_else(|p| p.into_inner());
+    let Some((f, ud)) = *g else {
+        return Err(Error::new(Status::Cancelled, "the client was freed"));
+    };
+    let scope_c =
+        std::ffi::CString::new(scope).map_err(|_| Error::invalid_arg("scope has a NUL"))?;
+    let mut buf = vec![0u8; TOKEN_BUF];
+    let mut expires: i64 = 0;
+    let rc = unsafe {
+        f(
+            ud as *mut c_void,
+            scope_c.as_ptr(),
+            buf.as_mut_ptr() as *mut c_char,
+            TOKEN_BUF,
+            &mut expires,
+        )
+    };
+    drop(g);
+    if rc != 0 {
+        return Err(Error::new(
+            Status::Credential,
+            format!("the host token callback failed (returned {rc})"),
+        ));
     }
+    let len = buf.iter().position(|&b| b == 0).ok_or_else(|| {
+        Error::new(
+            Status::Credential,
+            "the host token callback wrote no NUL-terminated token",
+        )
+    })?;
+    let token = std::str::from_utf8(&buf[..len]).map_err(|_| {
+        Error::new(
+            Status::Credential,
+            "the host token callback wrote a token that is not UTF-8",
+        )
+    })?;
+    if token.is_empty() {
+        return Err(Error::new(
+            Status::Credential,
+            "the host token callback returned an empty token",
+        ));
+    }
+    Ok(AccessToken {
+        token: Secret::new(token),
+        expires_on: (expires > 0)
+            .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(expires as u64)),
+    })
+}
 
+impl HostTokenSource {
     fn disable(&self) {
         *self.cb.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -134,22 +134,20 @@ impl TokenSource for HostTokenSource {
         "host token callback".into()
     }
     fn fetch<'a>(&'a self, scope: &'a str) -> BoxFuture<'a, Result<AccessToken>> {
+        // The host may block (sign-in UI, network): keep it off the I/O workers. The blocking
+        // task owns its own handle on the callback, so it stays valid even if the request that
+        // asked is cancelled and the client freed meanwhile (then the callback is disabled).
+        let cb = self.cb.clone();
+        let scope = scope.to_string();
         Box::pin(async move {
-            // The host may block (sign-in UI, network): keep it off the I/O workers.
-            let me = self as *const HostTokenSource as usize;
-            let scope = scope.to_string();
-            // SAFETY: the source outlives the fetch; the client that owns it is alive while a
-            // request runs, and aoai_client_free disables the callback before dropping it.
-            tokio::task::spawn_blocking(move || {
-                unsafe { &*(me as *const HostTokenSource) }.call(&scope)
-            })
-            .await
-            .map_err(|e| {
-                Error::new(
-                    Status::Credential,
-                    format!("the host token callback panicked: {e}"),
-                )
-            })?
+            tokio::task::spawn_blocking(move || call_host(&cb, &scope))
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        Status::Credential,
+                        format!("the host token callback panicked: {e}"),
+                    )
+                })?
         })
     }
 }
@@ -690,7 +688,7 @@ fn make_client(builder: &ConfigBuilder, token_cb: Option<HostCallback>) -> Resul
     let config = builder.build()?;
     let host_source = token_cb.map(|cb| {
         Arc::new(HostTokenSource {
-            cb: Mutex::new(Some(cb)),
+            cb: Arc::new(Mutex::new(Some(cb))),
         })
     });
     let dyn_source = host_source.clone().map(|s| s as Arc<dyn TokenSource>);

@@ -528,6 +528,19 @@ pub unsafe extern "C" fn aoai_request_set_idle_timeout_ms(
     })
 }
 
+/// Per-request limit in ms from sending to the response head (0 = none), overriding the
+/// client's.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_request_set_first_byte_timeout_ms(
+    req: *mut AoaiRequest,
+    ms: u64,
+) -> Status {
+    ffi_status!(aoai_request_set_first_byte_timeout_ms, {
+        arg_mut(req, "req")?.req.first_byte_timeout_ms = Some(ms);
+        Ok(())
+    })
+}
+
 /// Per-request total limit in ms (0 = none), overriding the client's.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_request_set_total_timeout_ms(

@@ -70,8 +70,10 @@ fi
 mkdir -p "$OUT"
 note "compile (C99 and C++11 header checks, tests, examples)"
 # The public header alone, as strict C99 and as C++11.
-"$CC" "${CFLAGS[@]}" -x c -fsyntax-only include/aoai.h
-"$CXX" -std=c++11 -Wall -Wextra -Werror -pedantic -I"$ROOT/include" -x c++ -fsyntax-only include/aoai.h
+# (through a one-line file: compiling the header itself as the main file warns on #pragma once)
+printf '#include "aoai.h"\n#include "aoai.h"\nint aoai_header_check;\n' >"$OUT/header_check.c"
+"$CC" "${CFLAGS[@]}" -x c -fsyntax-only "$OUT/header_check.c"
+"$CXX" -std=c++11 -Wall -Wextra -Werror -pedantic -I"$ROOT/include" -x c++ -fsyntax-only "$OUT/header_check.c"
 if ! grep -q 'define AOAI_EVENT_TEXT_DELTA' include/aoai.h || ! grep -q 'define AOAI_OP_PENDING' include/aoai.h; then
     echo "WARNING: include/aoai.h lacks the AOAI_EVENT_* / AOAI_OP_* constants it documents;"
     echo "WARNING: the tests and examples use fallback values (see tests/c/harness.h). Library bug."
@@ -113,11 +115,13 @@ fi
 export AOAI_TEST_EMULATOR=$URL
 echo "emulator: $URL (pid $EMU_PID)"
 
-# Runs "$@" under valgrind; its output goes to $TMP/out and $TMP/err. Sets RC and VG
-# (1 when valgrind reported errors or leaks).
+# Runs "$@" under valgrind, with the environment changes in RUN_ENV (arguments of env(1));
+# its output goes to $TMP/out and $TMP/err. Sets RC and VG (1 when valgrind reported errors
+# or leaks).
+RUN_ENV=()
 run_vg() {
     set +e
-    "${VALGRIND[@]}" "$@" >"$TMP/out" 2>"$TMP/err"
+    env "${RUN_ENV[@]}" "${VALGRIND[@]}" "$@" >"$TMP/out" 2>"$TMP/err"
     RC=$?
     set -e
     VG=0
@@ -171,12 +175,13 @@ vg_clean() { # the last run_vg was clean
     fi
 }
 
-# The CLI with the emulator configured through the environment, as a user would.
-cli() {
-    env AZURE_OPENAI_ENDPOINT="$URL" AZURE_OPENAI_API_KEY=emulator-key AZURE_OPENAI_DEPLOYMENT_NAME=gpt-4o \
-        -u OPENAI_API_KEY -u OPENAI_BASE_URL -u OPENAI_API_TYPE -u AZURE_OPENAI_AD_TOKEN -u OPENAI_API_VERSION \
-        "$@"
-}
+# The examples get the emulator through the environment, as a user would configure them
+# (and nothing of the caller's own configuration).
+NO_CONFIG=(-u AZURE_OPENAI_ENDPOINT -u AZURE_OPENAI_API_KEY -u AZURE_OPENAI_DEPLOYMENT_NAME
+    -u AZURE_OPENAI_AD_TOKEN -u OPENAI_API_KEY -u OPENAI_BASE_URL -u OPENAI_API_BASE
+    -u OPENAI_API_TYPE -u OPENAI_API_VERSION -u AZURE_OPENAI_API_VERSION)
+EMU_ENV=("${NO_CONFIG[@]}" AZURE_OPENAI_ENDPOINT="$URL" AZURE_OPENAI_API_KEY=emulator-key
+    AZURE_OPENAI_DEPLOYMENT_NAME=gpt-4o)
 one_line_error() { # stderr is exactly one line in the documented shape
     [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
         grep -Eq "^aoai-cli: error: .+ \(status [0-9]+\), http=[0-9]+, code=[^:]+: .+$" "$TMP/err"
@@ -185,67 +190,72 @@ one_line_error() { # stderr is exactly one line in the documented shape
 if want cli; then
     note "examples: aoai-cli"
     CLI=$OUT/aoai-cli
+    RUN_ENV=("${EMU_ENV[@]}")
 
-    run_vg cli "$CLI" "Hello from C"
+    run_vg "$CLI" "Hello from C"
     expect "cli chat: exit 0" [ "$RC" -eq 0 ]
     expect "cli chat: stdout" [ "$(cat "$TMP/out")" = "Hello from the aoai emulator! You said: Hello from C" ]
     expect "cli chat: nothing on stderr" [ ! -s "$TMP/err" ]
     vg_clean "cli chat"
 
-    run_vg cli "$CLI" --system "Be brief." --max-tokens 3 --temperature 0.5 --usage "one two three four five"
+    run_vg "$CLI" --system "Be brief." --max-tokens 3 --temperature 0.5 --usage "one two three four five"
     expect "cli max-tokens: exit 0" [ "$RC" -eq 0 ]
     expect "cli max-tokens: truncated text" [ "$(cat "$TMP/out")" = "Hello from the" ]
     # prompt: "Be brief." (2 words) + the user message (5 words); completion: 3 words.
     expect "cli --usage line" [ "$(cat "$TMP/err")" = "usage: prompt=7 completion=3 total=10" ]
     vg_clean "cli --usage"
 
-    run_vg cli "$CLI" --completion --deployment gpt-35-turbo-instruct "Once upon a time"
+    run_vg "$CLI" --completion --deployment gpt-35-turbo-instruct "Once upon a time"
     expect "cli --completion: exit 0" [ "$RC" -eq 0 ]
     expect "cli --completion: text" [ "$(cat "$TMP/out")" = " This is a completion from the aoai emulator for: Once upon a time" ]
     vg_clean "cli --completion"
 
-    run_vg cli "$CLI" --json "json please"
+    run_vg "$CLI" --json "json please"
     expect "cli --json: exit 0" [ "$RC" -eq 0 ]
     expect "cli --json: raw body" grep -q '"object":"chat.completion"' "$TMP/out"
     expect "cli --json: has filter results" grep -q '"prompt_filter_results"' "$TMP/out"
     vg_clean "cli --json"
 
-    run_vg cli "$CLI" --stream "[[emu:chunk-delay-ms=5]] stream me"
+    run_vg "$CLI" --stream "[[emu:chunk-delay-ms=5]] stream me"
     expect "cli --stream: exit 0" [ "$RC" -eq 0 ]
     expect "cli --stream: joined deltas" [ "$(cat "$TMP/out")" = "Hello from the aoai emulator! You said: stream me" ]
     vg_clean "cli --stream"
 
-    run_vg cli "$CLI" --stream --usage "count these words"
+    run_vg "$CLI" --stream --usage "count these words"
     expect "cli --stream --usage: exit 0" [ "$RC" -eq 0 ]
     expect "cli --stream --usage: text" [ "$(cat "$TMP/out")" = "Hello from the aoai emulator! You said: count these words" ]
     expect "cli --stream --usage: line" [ "$(cat "$TMP/err")" = "usage: prompt=3 completion=10 total=13" ]
     vg_clean "cli --stream --usage"
 
-    run_vg cli "$CLI" --stream --completion --deployment gpt-35-turbo-instruct --max-tokens 4 "streamed completion"
+    run_vg "$CLI" --stream --completion --deployment gpt-35-turbo-instruct --max-tokens 4 "streamed completion"
     expect "cli --stream --completion: exit 0" [ "$RC" -eq 0 ]
     expect "cli --stream --completion: text" [ "$(cat "$TMP/out")" = " This is a completion" ]
     vg_clean "cli --stream --completion"
 
     # Failures: exactly one stderr line with status name, number, HTTP status, code, message.
-    run_vg env AZURE_OPENAI_ENDPOINT="$URL" AZURE_OPENAI_API_KEY=wrong-key AZURE_OPENAI_DEPLOYMENT_NAME=gpt-4o "$CLI" hi
+    RUN_ENV=("${EMU_ENV[@]}" AZURE_OPENAI_API_KEY=wrong-key)
+    run_vg "$CLI" hi
+    RUN_ENV=("${EMU_ENV[@]}")
     expect "cli bad key: exit 1" [ "$RC" -eq 1 ]
     expect "cli bad key: one error line" one_line_error
     expect "cli bad key: details" grep -q "(status 202), http=401, code=401: " "$TMP/err"
     expect "cli bad key: no stdout" [ ! -s "$TMP/out" ]
     vg_clean "cli bad key"
 
-    run_vg cli "$CLI" --deployment no-such-deployment hi
+    run_vg "$CLI" --deployment no-such-deployment hi
     expect "cli unknown deployment: exit 1" [ "$RC" -eq 1 ]
     expect "cli unknown deployment: one error line" one_line_error
     expect "cli unknown deployment: details" grep -q "(status 204), http=404, code=DeploymentNotFound: " "$TMP/err"
     vg_clean "cli unknown deployment"
 
-    run_vg cli "$CLI" --stream "[[emu:reset-after=4]] broken stream"
+    run_vg "$CLI" --stream "[[emu:reset-after=4]] broken stream"
     expect "cli broken stream: exit 1" [ "$RC" -eq 1 ]
     expect "cli broken stream: one error line" one_line_error
     vg_clean "cli broken stream"
 
-    run_vg env -u AZURE_OPENAI_ENDPOINT -u OPENAI_API_KEY -u OPENAI_BASE_URL -u AZURE_OPENAI_API_KEY "$CLI" hi
+    RUN_ENV=("${NO_CONFIG[@]}")
+    run_vg "$CLI" hi
+    RUN_ENV=("${EMU_ENV[@]}")
     expect "cli no configuration: exit 1" [ "$RC" -eq 1 ]
     expect "cli no configuration: one error line" one_line_error
     expect "cli no configuration: names the variable" grep -q "AZURE_OPENAI_ENDPOINT" "$TMP/err"
@@ -254,26 +264,27 @@ if want cli; then
     # Usage errors: exit 2, one line naming the flag.
     for args in "--max-tokens abc hi" "--max-tokens 0 hi" "--temperature 9 hi" "--temperature x hi"; do
         # shellcheck disable=SC2086
-        run_vg cli "$CLI" $args
+        run_vg "$CLI" $args
         flag=${args%% *}
         expect "cli '$args': exit 2" [ "$RC" -eq 2 ]
         expect "cli '$args': one line naming $flag" \
             sh -c '[ "$(wc -l <"$1")" -eq 1 ] && grep -q -- "^aoai-cli: error: .*$2" "$1"' _ "$TMP/err" "$flag"
         vg_clean "cli $args"
     done
-    run_vg cli "$CLI" --bogus hi
+    run_vg "$CLI" --bogus hi
     expect "cli unknown flag: exit 2" [ "$RC" -eq 2 ]
     expect "cli unknown flag: named" grep -q -- "--bogus" "$TMP/err"
-    run_vg cli "$CLI"
+    run_vg "$CLI"
     expect "cli no prompt: exit 2" [ "$RC" -eq 2 ]
-    run_vg cli "$CLI" --help
+    run_vg "$CLI" --help
     expect "cli --help: exit 0" [ "$RC" -eq 0 ]
     expect "cli --help: usage on stdout" grep -q "^usage: aoai-cli" "$TMP/out"
 fi
 
 if want game-loop; then
     note "examples: game-loop"
-    run_vg cli "$OUT/game-loop"
+    RUN_ENV=("${EMU_ENV[@]}")
+    run_vg "$OUT/game-loop"
     cat "$TMP/out"
     expect "game-loop: exit 0" [ "$RC" -eq 0 ]
     expect "game-loop: stream 0 done" grep -Eq "^stream 0: [1-9][0-9]* bytes, DONE" "$TMP/out"
