@@ -577,6 +577,8 @@ AoaiStatus aoai_shutdown(void);
 /**
  * Routes library logs to `callback` (NULL restores stderr when AOAI_LOG is set).
  * `max_level`: 0 off, 1 error, 2 warn, 3 info, 4 debug. Process-wide; set it at startup.
+ * Returns once the previous callback is not running (call it with NULL before unloading
+ * the code behind a callback). Never call it from inside the log callback.
  */
 AoaiStatus aoai_set_log_callback(AoaiLogCallback callback, void *user_data, int32_t max_level);
 

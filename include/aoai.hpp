@@ -172,30 +172,29 @@ public:
         : std::runtime_error(message), status_(status), status_name_(aoai::status_name(status)) {}
 
     /// Copies the detail of a C error object. `status` is the status the failing call returned
-    /// (the truth); `err` may be NULL.
+    /// (the truth); `err` may be NULL. Every field is read before any other aoai call.
     static Error from_c(int32_t status, const AoaiError *err) {
         std::string message;
-        Error e(static_cast<Status>(status), std::string());
+        Fields f;
         if (err != nullptr) {
             size_t n = 0;
             const char *m = aoai_error_message(err, &n);
             if (m != nullptr) message.assign(m, n);
-            e.http_status_ = aoai_error_http_status(err);
-            e.code_ = str(aoai_error_code(err, &n), n);
-            e.type_ = str(aoai_error_type(err, &n), n);
-            e.param_ = str(aoai_error_param(err, &n), n);
-            e.request_id_ = str(aoai_error_request_id(err, &n), n);
-            e.body_ = str(aoai_error_body(err, &n), n);
+            f.http_status = aoai_error_http_status(err);
+            f.code = opt(aoai_error_code(err, &n), n);
+            f.type = opt(aoai_error_type(err, &n), n);
+            f.param = opt(aoai_error_param(err, &n), n);
+            f.request_id = opt(aoai_error_request_id(err, &n), n);
+            f.body = opt(aoai_error_body(err, &n), n);
             int64_t ra = aoai_error_retry_after_ms(err);
-            if (ra >= 0) e.retry_after_ = std::chrono::milliseconds(ra);
+            if (ra >= 0) f.retry_after = std::chrono::milliseconds(ra);
             const char *cats = aoai_error_filtered_categories(err, &n);
-            if (cats != nullptr) e.categories_ = split(std::string_view(cats, n));
-            e.attempts_ = aoai_error_attempts(err);
+            if (cats != nullptr) f.categories = split(std::string_view(cats, n));
+            f.attempts = aoai_error_attempts(err);
         }
-        e.status_name_ = aoai_status_str(status);
-        if (message.empty()) message = e.status_name_;
-        static_cast<std::runtime_error &>(e) = std::runtime_error(message);
-        return e;
+        std::string name = aoai_status_str(status);
+        if (message.empty()) message = name;
+        return Error(static_cast<Status>(status), message, std::move(name), std::move(f));
     }
 
     /// The error of the calling thread's last failed call (aoai_last_error()).
@@ -250,11 +249,7 @@ public:
         return s + ": " + what();
     }
 
-private:
-    static std::optional<std::string> str(const char *p, size_t n) {
-        if (p == nullptr) return std::nullopt;
-        return std::string(p, n);
-    }
+    /// Splits a comma-separated category list ("violence,hate").
     static std::vector<std::string> split(std::string_view s) {
         std::vector<std::string> out;
         while (!s.empty()) {
@@ -266,8 +261,24 @@ private:
         }
         return out;
     }
-    friend class Response;
-    friend class Event;
+
+private:
+    struct Fields {
+        int32_t http_status = 0;
+        std::optional<std::string> code, type, param, request_id, body;
+        std::optional<std::chrono::milliseconds> retry_after;
+        std::vector<std::string> categories;
+        int32_t attempts = 0;
+    };
+    Error(Status status, const std::string &message, std::string status_name, Fields f)
+        : std::runtime_error(message), status_(status), status_name_(std::move(status_name)),
+          http_status_(f.http_status), code_(std::move(f.code)), type_(std::move(f.type)),
+          param_(std::move(f.param)), request_id_(std::move(f.request_id)), body_(std::move(f.body)),
+          retry_after_(f.retry_after), categories_(std::move(f.categories)), attempts_(f.attempts) {}
+    static std::optional<std::string> opt(const char *p, size_t n) {
+        if (p == nullptr) return std::nullopt;
+        return std::string(p, n);
+    }
 
     Status status_;
     std::string status_name_;
@@ -1057,14 +1068,15 @@ public:
 
     /// Chat: appends an image part (URL or data: URL) to the last message; `detail` "auto",
     /// "low" or "high".
-    Request &image(std::string_view url, std::optional<std::string_view> detail = std::nullopt) & {
+    Request &image(std::string_view url, std::optional<std::string_view> detail_level = std::nullopt) & {
         std::string u = detail::c_str(url, "url");
-        std::string d = detail ? detail::c_str(*detail, "detail") : std::string();
-        check(aoai_request_add_image_part(h_.get(), u.c_str(), detail ? d.c_str() : nullptr));
+        std::string d = detail_level ? detail::c_str(*detail_level, "detail") : std::string();
+        check(aoai_request_add_image_part(h_.get(), u.c_str(), detail_level ? d.c_str() : nullptr));
         return *this;
     }
-    AOAI_HPP_RVALUE(Request, image, (std::string_view url, std::optional<std::string_view> detail = std::nullopt),
-                    (url, detail))
+    AOAI_HPP_RVALUE(Request, image,
+                    (std::string_view url, std::optional<std::string_view> detail_level = std::nullopt),
+                    (url, detail_level))
 
     /// Chat: declares a function tool; `parameters_json` is a JSON schema object.
     Request &function_tool(std::string_view name, std::optional<std::string_view> description = std::nullopt,

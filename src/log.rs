@@ -44,6 +44,7 @@ static MAX_LEVEL: LazyLock<AtomicI32> = LazyLock::new(|| {
 });
 
 /// Installs (or with `None` removes) the host's log sink; `max_level` 0 silences logging.
+/// Returns once no call to the previous sink is running. Must not be called from the sink.
 pub fn set_sink(sink: Option<LogFn>, max_level: i32) {
     *SINK.write().unwrap_or_else(|p| p.into_inner()) = sink;
     MAX_LEVEL.store(max_level.clamp(0, 4), Ordering::SeqCst);
@@ -57,8 +58,10 @@ pub fn log(level: Level, msg: &str) {
     if !enabled(level) {
         return;
     }
-    let sink = SINK.read().unwrap_or_else(|p| p.into_inner()).clone();
-    match sink {
+    // The read guard is held while the host's callback runs, so replacing or removing the
+    // sink waits for running calls: no call to an old callback after set_sink returns.
+    let sink = SINK.read().unwrap_or_else(|p| p.into_inner());
+    match sink.as_ref() {
         Some(f) => f(level, msg),
         None => eprintln!("aoai[{}]: {msg}", level.as_str()),
     }

@@ -651,6 +651,8 @@ pub unsafe extern "C" fn aoai_shutdown() -> Status {
 
 /// Routes library logs to `callback` (NULL restores stderr when AOAI_LOG is set).
 /// `max_level`: 0 off, 1 error, 2 warn, 3 info, 4 debug. Process-wide; set it at startup.
+/// Returns once the previous callback is not running (call it with NULL before unloading
+/// the code behind a callback). Never call it from inside the log callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_set_log_callback(
     callback: AoaiLogCallback,
