@@ -362,6 +362,7 @@ impl Client {
                 Err(f) => f,
             };
             f.error.attempts = attempt;
+            self.scrub(&mut f.error);
             // A 401 on a token: refresh it once and try again (not counted as a retry).
             if f.error.http_status == 401 && f.rejected.is_some() && !refreshed_after_401 {
                 refreshed_after_401 = true;
@@ -619,6 +620,28 @@ impl Client {
         asm.check_complete()
             .map_err(|e| fail(&asm, e, *delivered))?;
         Ok(asm.response(status, &headers))
+    }
+
+    /// Removes the key from what the service echoed back (OpenAI quotes a wrong key in its
+    /// 401 message): secrets never reach an error message or body.
+    fn scrub(&self, e: &mut Error) {
+        let secret = match &self.inner.auth {
+            Authorizer::Fixed { value, .. } => {
+                value.expose().trim_start_matches("Bearer ").to_string()
+            }
+            Authorizer::Tokens(_) => return, // tokens are not echoed by the service
+        };
+        if secret.len() < 4 {
+            return;
+        }
+        if e.message.contains(&secret) {
+            e.message = e.message.replace(&secret, "<redacted>");
+        }
+        if let Some(b) = &mut e.body {
+            if b.contains(&secret) {
+                *b = b.replace(&secret, "<redacted>");
+            }
+        }
     }
 
     /// Registers an operation so `shutdown_ops` can reach it.
