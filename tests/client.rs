@@ -564,3 +564,15 @@ fn embeddings_float_and_base64() {
     let b = send(&c, &r).unwrap();
     assert_eq!(a.embeddings, b.embeddings);
 }
+
+#[test]
+fn a_key_echoed_by_the_service_is_scrubbed_from_the_error() {
+    let emu = Emulator::start();
+    let c = client_with(&emu, json!({"api_type": "openai", "endpoint": null, "base_url": format!("{}/v1", emu.base), "api_key": "sk-wrong-key-12345"}));
+    emu.script(json!([{"status": 401, "body": {"error": {"message": "Incorrect API key provided: sk-wrong-key-12345.", "type": "invalid_request_error", "code": "invalid_api_key"}}}]));
+    let e = send(&c, &chat("x")).unwrap_err();
+    assert_eq!(e.status, Status::Authentication);
+    assert!(!e.message.contains("sk-wrong-key-12345") && e.message.contains("<redacted>"), "{}", e.message);
+    assert!(!e.body.unwrap().contains("sk-wrong-key-12345"));
+    assert!(!c.describe().contains("sk-wrong-key-12345"));
+}
