@@ -820,7 +820,8 @@ AoaiStatus aoai_op_take_partial_response(struct AoaiOp *op, struct AoaiResponse 
 
 /**
  * Sets or replaces (NULL removes) the notify callback. If events are queued or the
- * operation has ended it is called soon, on a worker thread.
+ * operation has ended it is called soon, on a worker thread. Not from the operation's own
+ * notify callback (AOAI_STATUS_WRONG_THREAD).
  */
 AoaiStatus aoai_op_set_notify(struct AoaiOp *op, AoaiNotifyCallback notify, void *user_data);
 

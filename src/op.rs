@@ -319,7 +319,15 @@ impl Operation {
         self.shared.lock().task_ended
     }
 
-    pub fn set_notify(&self, f: Option<NotifyFn>) {
+    /// Replaces the notify callback. Refused from inside this operation's own callback (its
+    /// lock is held there).
+    pub fn set_notify(&self, f: Option<NotifyFn>) -> Result<()> {
+        if IN_NOTIFY.with(|c| c.get()) == Arc::as_ptr(&self.shared) as usize {
+            return Err(Error::new(
+                crate::error::Status::WrongThread,
+                "aoai_op_set_notify cannot be called from the operation's own notify callback",
+            ));
+        }
         let mut g = self.shared.notify.lock().unwrap_or_else(|p| p.into_inner());
         *g = f;
         drop(g);
@@ -335,6 +343,7 @@ impl Operation {
                 h.spawn(async move { sh.call_notify() });
             }
         }
+        Ok(())
     }
 }
 

@@ -86,7 +86,7 @@ pub unsafe extern "C" fn aoai_client_start(
         // The callback is installed once the handle exists, so it never sees a half-made op;
         // set_notify calls it at once if events already arrived.
         if let Some(f) = notify_fn(notify, user_data, raw) {
-            (*raw).op.set_notify(Some(f));
+            (*raw).op.set_notify(Some(f))?;
         }
         *out = raw;
         Ok(())
@@ -200,7 +200,8 @@ pub unsafe extern "C" fn aoai_op_take_partial_response(
 }
 
 /// Sets or replaces (NULL removes) the notify callback. If events are queued or the
-/// operation has ended it is called soon, on a worker thread.
+/// operation has ended it is called soon, on a worker thread. Not from the operation's own
+/// notify callback (AOAI_STATUS_WRONG_THREAD).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_op_set_notify(
     op: *mut AoaiOp,
@@ -210,8 +211,7 @@ pub unsafe extern "C" fn aoai_op_set_notify(
     ffi_status!(aoai_op_set_notify, {
         let o = arg_mut(op, "op")?;
         let f = notify_fn(notify, user_data, o as *mut AoaiOp);
-        o.op.set_notify(f);
-        Ok(())
+        o.op.set_notify(f)
     })
 }
 

@@ -41,6 +41,7 @@
 
 static int h_passed = 0;
 static int h_failed = 0;
+static int h_known = 0;
 
 static inline void h_fail_head(const char *file, int line, const char *expr) {
     h_failed++;
@@ -148,6 +149,33 @@ static inline void h_fail_head(const char *file, int line, const char *expr) {
         }                                                                           \
     } while (0)
 
+/* A documented behaviour the library does not have yet: a reported bug. While it fails it
+ * prints a KNOWN BUG line and counts neither as passed nor as failed (the totals stay
+ * honest about what was really verified); once fixed it counts as a pass and says so. */
+#define CHECK_KNOWN_BUG(expr, why)                                                  \
+    do {                                                                            \
+        if (expr) {                                                                 \
+            h_passed++;                                                             \
+            printf("FIXED %s:%d: %s (remove the CHECK_KNOWN_BUG marker)\n",         \
+                   __FILE__, __LINE__, #expr);                                      \
+        } else {                                                                    \
+            h_known++;                                                              \
+            printf("KNOWN BUG %s:%d: %s -- %s\n", __FILE__, __LINE__, #expr, why);  \
+        }                                                                           \
+    } while (0)
+
+/* The same in a function that returns nothing. */
+#define REQUIRE_VOID(expr)                                                          \
+    do {                                                                            \
+        if (expr) {                                                                 \
+            h_passed++;                                                             \
+        } else {                                                                    \
+            h_fail_head(__FILE__, __LINE__, #expr);                                 \
+            fprintf(stderr, "     required; skipping the rest of this function\n"); \
+            return;                                                                 \
+        }                                                                           \
+    } while (0)
+
 /* A section header in the output, so failures are easy to place. */
 static inline void section(const char *name) {
     printf("-- %s\n", name);
@@ -161,6 +189,7 @@ static inline int harness_finish(void) {
         h_failed++;
         fprintf(stderr, "FAIL aoai_shutdown() returned %d (%s)\n", (int)st, aoai_status_str(st));
     }
+    if (h_known > 0) printf("(%d checks skipped as known library bugs: see the KNOWN BUG lines)\n", h_known);
     printf("%d passed, %d failed\n", h_passed, h_failed);
     fflush(stdout);
     return h_failed == 0 ? 0 : 1;
