@@ -168,7 +168,10 @@ fn api_reply(ctx: &Ctx, op: Op, path_deployment: Option<String>) -> Reply {
     if ctx.flavor == Flavor::Azure && req.query_param("api-version").is_none() {
         return ctx.error(404, errors::resource_not_found());
     }
-    if !router::authorized(ctx.flavor, req, &ctx.state.config) {
+    // Tokens issued by the identity endpoint count as Entra ID tokens on Azure routes.
+    let issued_token_ok = ctx.flavor.is_azure()
+        && router::bearer(req).is_some_and(|t| crate::identity::accepts(ctx.state, t));
+    if !(router::authorized(ctx.flavor, req, &ctx.state.config) || issued_token_ok) {
         return ctx.error(401, errors::unauthorized(ctx.flavor));
     }
     let body = match parse_body(&req.body) {

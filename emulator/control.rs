@@ -44,14 +44,16 @@ pub fn handle(req: &Request, state: &State) -> Outcome {
             ok()
         }
         ("GET", "/stats") => Outcome::Reply(200, state.stats.to_json()),
+        ("GET", "/identity") => Outcome::Reply(200, crate::identity::control_json(state)),
         ("POST", "/reset") => {
             state.reset();
             ok()
         }
         ("POST", "/shutdown") => Outcome::Shutdown,
-        (_, "/health" | "/requests" | "/script" | "/stats" | "/reset" | "/shutdown") => {
-            error(405, "Method Not Allowed")
-        }
+        (
+            _,
+            "/health" | "/requests" | "/script" | "/stats" | "/reset" | "/shutdown" | "/identity",
+        ) => error(405, "Method Not Allowed"),
         _ => error(404, "Unknown control endpoint"),
     }
 }

@@ -9,6 +9,7 @@ mod control;
 mod embeddings;
 mod errors;
 mod http;
+mod identity;
 mod router;
 mod script;
 mod send;
@@ -23,7 +24,8 @@ use std::sync::Arc;
 use state::{Config, Deployment, Kind, State, default_deployments};
 
 const USAGE: &str = "usage: aoai-emulator [--port N] [--port-file PATH] [--api-key KEY] \
-[--token TOKEN]... [--deployment NAME[=chat|reasoning|completions|embeddings]]... [--quiet]";
+[--token TOKEN]... [--deployment NAME[=chat|reasoning|completions|embeddings]]... \
+[--identity-header SECRET] [--identity-token-ttl SECS] [--quiet]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Config, String> {
     let mut config = Config {
@@ -33,6 +35,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Config, String> {
         tokens: Vec::new(),
         deployments: default_deployments(),
         quiet: false,
+        identity_header: None,
+        identity_token_ttl: identity::DEFAULT_TTL_SECS,
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -71,6 +75,19 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Config, String> {
                 config
                     .deployments
                     .insert(name.to_string(), Deployment { kind, model });
+            }
+            "--identity-header" => {
+                let v = value()?;
+                if v.is_empty() {
+                    return Err("--identity-header needs a non-empty value".into());
+                }
+                config.identity_header = Some(v);
+            }
+            "--identity-token-ttl" => {
+                let v = value()?;
+                config.identity_token_ttl = v
+                    .parse()
+                    .map_err(|_| format!("invalid --identity-token-ttl: {v}"))?;
             }
             "--quiet" | "-q" => config.quiet = true,
             "--help" | "-h" => return Err(String::new()),

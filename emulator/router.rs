@@ -100,7 +100,7 @@ pub fn route(path: &str) -> Route {
     Route::NotFound(Flavor::Azure)
 }
 
-fn bearer(req: &Request) -> Option<&str> {
+pub fn bearer(req: &Request) -> Option<&str> {
     let value = req.header("authorization")?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())

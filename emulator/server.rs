@@ -12,6 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::api;
 use crate::control::{self, Outcome};
 use crate::http::{Conn, Request};
+use crate::identity;
 use crate::router::{self, Route};
 use crate::send::{self, Body, Flow, Reply, Target};
 use crate::state::{Recorded, State, Stats};
@@ -113,7 +114,12 @@ async fn handle(conn: &mut Conn, req: Request, state: &Arc<State>) -> Flow {
         return handle_control(conn, &req, state, keep_alive, http11).await;
     }
     Stats::bump(&state.stats.requests);
-    let reply = api::respond(&req, state, started);
+    // The identity endpoint is recorded like the API but never consumes script entries.
+    let reply = if identity::handles(&req, state) {
+        identity::respond(&req, state)
+    } else {
+        api::respond(&req, state, started)
+    };
     log(state, &req.method, &req.path, reply.status);
     state.record(Recorded {
         method: req.method,

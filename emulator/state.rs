@@ -60,6 +60,10 @@ pub struct Config {
     pub tokens: Vec<String>,
     pub deployments: HashMap<String, Deployment>,
     pub quiet: bool,
+    /// Enables the fake App Service managed-identity endpoint with this secret.
+    pub identity_header: Option<String>,
+    /// Lifetime of the tokens it issues.
+    pub identity_token_ttl: u64,
 }
 
 pub fn default_deployments() -> HashMap<String, Deployment> {
@@ -90,6 +94,14 @@ pub fn default_deployments() -> HashMap<String, Deployment> {
             )
         })
         .collect()
+}
+
+/// A token issued by the identity endpoint.
+pub struct Issued {
+    pub token: String,
+    /// Unix seconds.
+    pub expires_on: u64,
+    pub resource: String,
 }
 
 pub struct Recorded {
@@ -172,6 +184,8 @@ pub struct State {
     pub scripts: Mutex<VecDeque<ScriptEntry>>,
     /// Uses of each distinct `times=` directive string.
     pub times: Mutex<HashMap<String, u64>>,
+    /// Tokens issued by the identity endpoint, oldest first.
+    pub issued: Mutex<Vec<Issued>>,
     counter: AtomicU64,
     /// Separate from `counter` so that visible ids stay consecutive.
     random: AtomicU64,
@@ -195,6 +209,7 @@ impl State {
             requests: Mutex::new(VecDeque::new()),
             scripts: Mutex::new(VecDeque::new()),
             times: Mutex::new(HashMap::new()),
+            issued: Mutex::new(Vec::new()),
             counter: AtomicU64::new(0),
             random: AtomicU64::new(0),
             seed: nanos ^ u64::from(std::process::id()).rotate_left(32) ^ unix_now(),

@@ -74,30 +74,36 @@
 
 #define AOAI_VERSION_PATCH 0
 
+/**
+ * Event kinds returned by aoai_event_kind.
+ */
+#define AOAI_EVENT_TEXT_DELTA 1
 
+#define AOAI_EVENT_TOOL_CALL_DELTA 2
 
+#define AOAI_EVENT_FINISH 3
 
+#define AOAI_EVENT_USAGE 4
 
+#define AOAI_EVENT_CONTENT_FILTER 5
 
-
-
-
-
-
-
+#define AOAI_EVENT_REFUSAL_DELTA 6
 
 /**
  * Flag for aoai_client_start: stream the answer as events.
  */
 #define AOAI_START_STREAM 1
 
+/**
+ * Operation states from aoai_op_poll.
+ */
+#define AOAI_OP_PENDING 0
 
+#define AOAI_OP_DONE 1
 
+#define AOAI_OP_FAILED 2
 
-
-
-
-
+#define AOAI_OP_CANCELLED 3
 
 /**
  * Message roles for aoai_request_add_message.
@@ -306,6 +312,11 @@ typedef struct AoaiRequest AoaiRequest;
 typedef struct AoaiResponse AoaiResponse;
 
 /**
+ * One source kind of azure_identity.
+ */
+typedef struct Kind Kind;
+
+/**
  * Stream callback: runs on the thread that called aoai_client_stream, once per event, in
  * order. `event` is borrowed for the call only. Return AOAI_CONTINUE or AOAI_STOP. It must
  * not call blocking aoai functions with the same client recursively.
@@ -340,10 +351,7 @@ typedef void (*AoaiLogCallback)(void *user_data, int32_t level, const char *mess
  */
 typedef void (*AoaiNotifyCallback)(void *user_data, struct AoaiOp *op);
 
-/**
- * Every status, for tables and tests.
- */
-#define AoaiStatus_ALL ALL_STATUSES
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -826,7 +834,7 @@ AoaiStatus aoai_op_take_partial_response(struct AoaiOp *op, struct AoaiResponse 
 AoaiStatus aoai_op_set_notify(struct AoaiOp *op, AoaiNotifyCallback notify, void *user_data);
 
 /**
- * 1 in `*stream_out` when the operation's worker has fully ended (after a cancel it may
+ * 1 in `*finished_out` when the operation's worker has fully ended (after a cancel it may
  * still be closing the connection for a moment), else 0.
  */
 AoaiStatus aoai_op_is_finished(const struct AoaiOp *op, int32_t *finished_out);

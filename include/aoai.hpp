@@ -1,6 +1,7 @@
-/* SPDX-License-Identifier: MIT
- *
- * aoai.hpp: a header-only C++17 wrapper over the C API in aoai.h.
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file aoai.hpp
+ * @brief A header-only C++17 wrapper over the C API in aoai.h (see bindings/cpp/README.md).
  *
  * Everything lives in namespace `aoai`:
  *
@@ -177,20 +178,29 @@ public:
         std::string message;
         Fields f;
         if (err != nullptr) {
-            size_t n = 0;
-            const char *m = aoai_error_message(err, &n);
-            if (m != nullptr) message.assign(m, n);
+            // (The length is read after the call that writes it: never in the same expression.)
+            auto get = [err](const char *(*fn)(const AoaiError *, size_t *)) -> std::optional<std::string> {
+                size_t n = 0;
+                const char *p = fn(err, &n);
+                if (p == nullptr) return std::nullopt;
+                return std::string(p, n);
+            };
+            message = get(&aoai_error_message).value_or(std::string());
             f.http_status = aoai_error_http_status(err);
-            f.code = opt(aoai_error_code(err, &n), n);
-            f.type = opt(aoai_error_type(err, &n), n);
-            f.param = opt(aoai_error_param(err, &n), n);
-            f.request_id = opt(aoai_error_request_id(err, &n), n);
-            f.body = opt(aoai_error_body(err, &n), n);
+            f.code = get(&aoai_error_code);
+            f.type = get(&aoai_error_type);
+            f.param = get(&aoai_error_param);
+            f.request_id = get(&aoai_error_request_id);
+            f.body = get(&aoai_error_body);
             int64_t ra = aoai_error_retry_after_ms(err);
             if (ra >= 0) f.retry_after = std::chrono::milliseconds(ra);
-            const char *cats = aoai_error_filtered_categories(err, &n);
-            if (cats != nullptr) f.categories = split(std::string_view(cats, n));
+            if (auto cats = get(&aoai_error_filtered_categories)) f.categories = split(*cats);
             f.attempts = aoai_error_attempts(err);
+            for (const char *name : captured_headers()) {
+                size_t n = 0;
+                const char *v = aoai_error_header(err, name, &n);
+                if (v != nullptr) f.headers.emplace_back(name, std::string(v, n));
+            }
         }
         std::string name = aoai_status_str(status);
         if (message.empty()) message = name;
@@ -224,6 +234,32 @@ public:
     int32_t attempts() const noexcept { return attempts_; }
     /// Raw body of the failing response (the service's error JSON).
     const std::optional<std::string> &body() const noexcept { return body_; }
+
+    /// A header of the failing response, among those copied when the error was made (the
+    /// C API has no way to list them all): request ids, region, content-type, the retry
+    /// headers and the x-ratelimit-* headers. Name case-insensitive.
+    std::optional<std::string> header(std::string_view name) const {
+        for (const auto &h : headers_) {
+            if (h.first.size() != name.size()) continue;
+            bool same = true;
+            for (size_t i = 0; i < name.size() && same; ++i) {
+                char a = h.first[i], b = name[i];
+                if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+                same = a == b;
+            }
+            if (same) return h.second;
+        }
+        return std::nullopt;
+    }
+    /// The names header() can answer for.
+    static const std::vector<const char *> &captured_headers() {
+        static const std::vector<const char *> names = {
+            "apim-request-id", "x-request-id", "x-ms-client-request-id", "x-ms-region", "content-type",
+            "retry-after", "retry-after-ms", "x-ms-retry-after-ms", "x-ratelimit-limit-requests",
+            "x-ratelimit-limit-tokens", "x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens",
+            "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"};
+        return names;
+    }
 
     /// Everything in one line: "rate limited (HTTP 429, code 429, retry after 1000 ms, ...): message".
     std::string detail() const {
@@ -269,16 +305,14 @@ private:
         std::optional<std::chrono::milliseconds> retry_after;
         std::vector<std::string> categories;
         int32_t attempts = 0;
+        std::vector<std::pair<std::string, std::string>> headers;
     };
     Error(Status status, const std::string &message, std::string status_name, Fields f)
         : std::runtime_error(message), status_(status), status_name_(std::move(status_name)),
           http_status_(f.http_status), code_(std::move(f.code)), type_(std::move(f.type)),
           param_(std::move(f.param)), request_id_(std::move(f.request_id)), body_(std::move(f.body)),
-          retry_after_(f.retry_after), categories_(std::move(f.categories)), attempts_(f.attempts) {}
-    static std::optional<std::string> opt(const char *p, size_t n) {
-        if (p == nullptr) return std::nullopt;
-        return std::string(p, n);
-    }
+          retry_after_(f.retry_after), categories_(std::move(f.categories)), attempts_(f.attempts),
+          headers_(std::move(f.headers)) {}
 
     Status status_;
     std::string status_name_;
@@ -287,6 +321,7 @@ private:
     std::optional<std::chrono::milliseconds> retry_after_;
     std::vector<std::string> categories_;
     int32_t attempts_ = 0;
+    std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 /// Throws Error (read from aoai_last_error()) unless `status` is AOAI_STATUS_OK. Use it right
@@ -1153,6 +1188,13 @@ public:
     }
     AOAI_HPP_RVALUE(Request, idle_timeout, (std::chrono::milliseconds ms), (ms))
 
+    /// Per-request limit from sending to the response head (0 = none), overriding the client's.
+    Request &first_byte_timeout(std::chrono::milliseconds ms) & {
+        check(aoai_request_set_first_byte_timeout_ms(h_.get(), detail::unsigned_ms(ms)));
+        return *this;
+    }
+    AOAI_HPP_RVALUE(Request, first_byte_timeout, (std::chrono::milliseconds ms), (ms))
+
     /// Per-request total limit (0 = none), overriding the client's.
     Request &total_timeout(std::chrono::milliseconds ms) & {
         check(aoai_request_set_total_timeout_ms(h_.get(), detail::unsigned_ms(ms)));
@@ -1691,7 +1733,8 @@ struct LogState {
 
 /// Routes library logs to `fn` (an empty function restores the default: stderr when AOAI_LOG
 /// is set). `max_level`: 0 off, 1 error, 2 warn, 3 info, 4 debug. Process-wide; set it at
-/// startup. `fn` may run on any thread, concurrently; exceptions from it are discarded.
+/// startup. `fn` may run on any thread, concurrently; exceptions from it are discarded. Returns
+/// once the previous callback is not running. Never call it from inside the log callback.
 inline void set_log_callback(LogFn fn, int max_level) {
     auto &s = detail::LogState::get();
     std::shared_ptr<const LogFn> next = fn ? std::make_shared<const LogFn>(std::move(fn)) : nullptr;

@@ -312,15 +312,15 @@ impl Client {
             deadline: total.map(|t| (Instant::now() + t, t)),
             idle: limit(req.idle_timeout_ms, cfg.timeouts.idle),
             first_byte: limit(req.first_byte_timeout_ms, cfg.timeouts.first_byte),
+            cancel: cancel.clone(),
         };
         if cancel.is_cancelled() {
             return Err(Error::cancelled("the operation was cancelled"));
         }
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => Err(Error::cancelled("the operation was cancelled")),
-            r = self.attempts(req.op, &url, body, stream, sink, &limits) => r,
-        }
+        // Every wait inside goes through `limits.run`, which also watches `cancel`: the
+        // request is dropped (connection closed) at once, and a stream keeps what it received.
+        self.attempts(req.op, &url, body, stream, sink, &limits)
+            .await
     }
 
     async fn attempts(
@@ -402,7 +402,7 @@ impl Client {
                 f.error.message,
                 wait.as_millis()
             ));
-            tokio::time::sleep(wait).await;
+            limits.run(tokio::time::sleep(wait), Stage::Total).await?;
         }
     }
 
@@ -475,9 +475,12 @@ impl Client {
             .collect();
         let max = inner.config.max_response_bytes;
         if !(200..300).contains(&status) {
-            let body = read_body(resp, limits, max, &inner.host)
-                .await
-                .unwrap_or_else(|e| format!("(body unreadable: {})", e.message));
+            let body = match read_body(resp, limits, max, &inner.host).await {
+                Ok(b) => b,
+                // A cancellation while reading an error body stays a cancellation.
+                Err(e) if e.status == Status::Cancelled => return Err(e.into()),
+                Err(e) => format!("(body unreadable: {})", e.message),
+            };
             let retryable = service_error::retryable_status(status, &resp_headers);
             let error = service_error::from_http(status, resp_headers, &body, &inner.host);
             return Err(Failure {
@@ -776,6 +779,7 @@ struct Limits {
     deadline: Option<(Instant, Duration)>,
     idle: Option<Duration>,
     first_byte: Option<Duration>,
+    cancel: CancelToken,
 }
 
 impl Limits {
@@ -794,31 +798,40 @@ impl Limits {
             (None, Some((t, _))) => (Some(t), true),
             (None, None) => (None, false),
         };
-        let Some(dl) = deadline else {
-            return Ok(fut.await);
+        let timed = async {
+            let Some(dl) = deadline else {
+                return Ok(fut.await);
+            };
+            tokio::time::timeout_at(dl, fut)
+                .await
+                .map_err(|_| self.timeout_error(is_total, stage, stage_limit))
         };
-        match tokio::time::timeout_at(dl, fut).await {
-            Ok(v) => Ok(v),
-            Err(_) => Err(Error::new(
-                Status::Timeout,
-                if is_total {
-                    format!(
-                        "total time limit reached ({} ms, total_timeout_ms)",
-                        self.deadline.map(|d| d.1.as_millis()).unwrap_or(0)
-                    )
-                } else if stage == Stage::Idle {
-                    format!(
-                        "no data from the server for {} ms (idle_timeout_ms)",
-                        stage_limit.unwrap_or_default().as_millis()
-                    )
-                } else {
-                    format!(
-                        "no response head within {} ms (first_byte_timeout_ms)",
-                        stage_limit.unwrap_or_default().as_millis()
-                    )
-                },
-            )),
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Err(Error::cancelled("the operation was cancelled")),
+            r = timed => r,
         }
+    }
+
+    fn timeout_error(&self, is_total: bool, stage: Stage, stage_limit: Option<Duration>) -> Error {
+        let ms = |d: Option<Duration>| d.unwrap_or_default().as_millis();
+        let msg = if is_total {
+            format!(
+                "total time limit reached ({} ms, total_timeout_ms)",
+                ms(self.deadline.map(|d| d.1))
+            )
+        } else if stage == Stage::Idle {
+            format!(
+                "no data from the server for {} ms (idle_timeout_ms)",
+                ms(stage_limit)
+            )
+        } else {
+            format!(
+                "no response head within {} ms (first_byte_timeout_ms)",
+                ms(stage_limit)
+            )
+        };
+        Error::new(Status::Timeout, msg)
     }
 }
 

@@ -161,7 +161,10 @@ pub const CONFIG_KEYS: &[(&str, &str)] = &[
     ),
     ("api_key", "string (secret)"),
     ("ad_token", "string (secret): a fixed Entra ID token"),
-    ("credential", "string or object: Entra ID source or chain"),
+    (
+        "credential",
+        "string, object or array: Entra ID source or chain (docs/entra-id.md)",
+    ),
     ("token_scope", "string"),
     ("organization", "string: OpenAI-Organization"),
     ("project", "string: OpenAI-Project"),

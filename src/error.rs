@@ -66,6 +66,7 @@ pub enum Status {
 }
 
 /// Every status, in numeric order.
+/// cbindgen:ignore
 pub const ALL_STATUSES: [Status; 27] = [
     Status::Ok,
     Status::NullArgument,
@@ -97,6 +98,10 @@ pub const ALL_STATUSES: [Status; 27] = [
 ];
 
 impl Status {
+    /// Every status, for tables and tests.
+    /// cbindgen:ignore
+    pub const ALL: [Status; 27] = ALL_STATUSES;
+
     /// A short static description, used by `aoai_status_str`.
     pub fn as_cstr(self) -> &'static std::ffi::CStr {
         match self {
@@ -134,11 +139,8 @@ impl Status {
         self.as_cstr().to_str().unwrap_or("")
     }
 
-    /// Every status, for tables and tests.
-    pub const ALL: [Status; 27] = ALL_STATUSES;
-
     pub fn from_i32(v: i32) -> Option<Status> {
-        Status::ALL.iter().copied().find(|s| *s as i32 == v)
+        ALL_STATUSES.iter().copied().find(|s| *s as i32 == v)
     }
 }
 

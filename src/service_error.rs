@@ -107,7 +107,11 @@ pub fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
     }
     let v = find_header(headers, "retry-after")?.trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        // Too large for a Duration (`Retry-After: 1e30`): the longest wait the ms hints can
+        // express, so it is over any cap and the call fails at once (never a panic).
+        let longest = Duration::from_micros(u64::MAX);
+        return (secs >= 0.0)
+            .then(|| Duration::try_from_secs_f64(secs).map_or(longest, |d| d.min(longest)));
     }
     let at = parse_http_date(v)?;
     Some(

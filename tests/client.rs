@@ -568,11 +568,56 @@ fn embeddings_float_and_base64() {
 #[test]
 fn a_key_echoed_by_the_service_is_scrubbed_from_the_error() {
     let emu = Emulator::start();
-    let c = client_with(&emu, json!({"api_type": "openai", "endpoint": null, "base_url": format!("{}/v1", emu.base), "api_key": "sk-wrong-key-12345"}));
+    let c = client_with(
+        &emu,
+        json!({"api_type": "openai", "endpoint": null, "base_url": format!("{}/v1", emu.base), "api_key": "sk-wrong-key-12345"}),
+    );
     emu.script(json!([{"status": 401, "body": {"error": {"message": "Incorrect API key provided: sk-wrong-key-12345.", "type": "invalid_request_error", "code": "invalid_api_key"}}}]));
     let e = send(&c, &chat("x")).unwrap_err();
     assert_eq!(e.status, Status::Authentication);
-    assert!(!e.message.contains("sk-wrong-key-12345") && e.message.contains("<redacted>"), "{}", e.message);
+    assert!(
+        !e.message.contains("sk-wrong-key-12345") && e.message.contains("<redacted>"),
+        "{}",
+        e.message
+    );
     assert!(!e.body.unwrap().contains("sk-wrong-key-12345"));
     assert!(!c.describe().contains("sk-wrong-key-12345"));
+}
+
+#[test]
+fn a_cancelled_stream_keeps_what_it_received() {
+    let emu = Emulator::start();
+    let c = client_with(&emu, json!({}));
+    let op = Op::start(
+        &c,
+        chat("[[emu:chunk-delay-ms=100]] a b c d e f g h"),
+        true,
+        None,
+    )
+    .unwrap();
+    let mut text = String::new();
+    while text.split(' ').count() < 3 {
+        assert!(op.wait_event(Some(Duration::from_secs(5))));
+        while let Some(e) = op.next_event() {
+            if e.kind == EventKind::TextDelta {
+                text.push_str(&e.text);
+            }
+        }
+    }
+    op.cancel();
+    let t = Instant::now();
+    while !op.task_ended() {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the worker ends promptly after cancel"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(op.phase(), Phase::Cancelled);
+    let partial = op.take_partial_response().unwrap();
+    assert_eq!(partial.choices[0].text.as_deref(), Some(text.as_str()));
+    assert_eq!(
+        op.take_partial_response().unwrap_err().status,
+        Status::InvalidState
+    );
 }

@@ -8,12 +8,22 @@ use crate::stream::{Event, EventKind};
 use std::ffi::c_char;
 
 /// Event kinds returned by aoai_event_kind.
-pub const AOAI_EVENT_TEXT_DELTA: i32 = EventKind::TextDelta as i32;
-pub const AOAI_EVENT_TOOL_CALL_DELTA: i32 = EventKind::ToolCallDelta as i32;
-pub const AOAI_EVENT_FINISH: i32 = EventKind::Finish as i32;
-pub const AOAI_EVENT_USAGE: i32 = EventKind::Usage as i32;
-pub const AOAI_EVENT_CONTENT_FILTER: i32 = EventKind::ContentFilter as i32;
-pub const AOAI_EVENT_REFUSAL_DELTA: i32 = EventKind::RefusalDelta as i32;
+pub const AOAI_EVENT_TEXT_DELTA: i32 = 1;
+pub const AOAI_EVENT_TOOL_CALL_DELTA: i32 = 2;
+pub const AOAI_EVENT_FINISH: i32 = 3;
+pub const AOAI_EVENT_USAGE: i32 = 4;
+pub const AOAI_EVENT_CONTENT_FILTER: i32 = 5;
+pub const AOAI_EVENT_REFUSAL_DELTA: i32 = 6;
+
+// cbindgen writes only literal constants; these checks tie them to the core's enum.
+const _: () = assert!(
+    AOAI_EVENT_TEXT_DELTA == EventKind::TextDelta as i32
+        && AOAI_EVENT_TOOL_CALL_DELTA == EventKind::ToolCallDelta as i32
+        && AOAI_EVENT_FINISH == EventKind::Finish as i32
+        && AOAI_EVENT_USAGE == EventKind::Usage as i32
+        && AOAI_EVENT_CONTENT_FILTER == EventKind::ContentFilter as i32
+        && AOAI_EVENT_REFUSAL_DELTA == EventKind::RefusalDelta as i32
+);
 
 /// One typed stream event.
 pub struct AoaiEvent {

@@ -17,10 +17,18 @@ use std::time::Duration;
 pub const AOAI_START_STREAM: i32 = 1;
 
 /// Operation states from aoai_op_poll.
-pub const AOAI_OP_PENDING: i32 = Phase::Pending as i32;
-pub const AOAI_OP_DONE: i32 = Phase::Done as i32;
-pub const AOAI_OP_FAILED: i32 = Phase::Failed as i32;
-pub const AOAI_OP_CANCELLED: i32 = Phase::Cancelled as i32;
+pub const AOAI_OP_PENDING: i32 = 0;
+pub const AOAI_OP_DONE: i32 = 1;
+pub const AOAI_OP_FAILED: i32 = 2;
+pub const AOAI_OP_CANCELLED: i32 = 3;
+
+// cbindgen writes only literal constants; this check ties them to the core's enum.
+const _: () = assert!(
+    AOAI_OP_PENDING == Phase::Pending as i32
+        && AOAI_OP_DONE == Phase::Done as i32
+        && AOAI_OP_FAILED == Phase::Failed as i32
+        && AOAI_OP_CANCELLED == Phase::Cancelled as i32
+);
 
 /// Notify callback: runs on a library worker thread when the event queue becomes non-empty and
 /// once when the operation ends. It should only signal (set a flag, post to a queue, complete
@@ -215,7 +223,7 @@ pub unsafe extern "C" fn aoai_op_set_notify(
     })
 }
 
-/// 1 in `*stream_out` when the operation's worker has fully ended (after a cancel it may
+/// 1 in `*finished_out` when the operation's worker has fully ended (after a cancel it may
 /// still be closing the connection for a moment), else 0.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_op_is_finished(op: *const AoaiOp, finished_out: *mut i32) -> Status {

@@ -12,6 +12,7 @@
 # Environment:
 #   AOAI_CARGO_BUILD=0   do not run `cargo build` first (use the existing target/debug build)
 #   AOAI_VALGRIND=0      run without valgrind (quicker while debugging; `make test` keeps it on)
+#   AOAI_TEST_TIMEOUT=N  seconds one program may run before it is killed (default 900)
 #   CC, CXX              compilers (default cc, c++)
 #
 # Exit status: 0 only when every check passed and valgrind found nothing.
@@ -121,7 +122,8 @@ echo "emulator: $URL (pid $EMU_PID)"
 RUN_ENV=()
 run_vg() {
     set +e
-    env "${RUN_ENV[@]}" "${VALGRIND[@]}" "$@" >"$TMP/out" 2>"$TMP/err"
+    timeout --kill-after=10 "${AOAI_TEST_TIMEOUT:-900}" \
+        env "${RUN_ENV[@]}" "${VALGRIND[@]}" "$@" >"$TMP/out" 2>"$TMP/err"
     RC=$?
     set -e
     VG=0
@@ -138,6 +140,7 @@ for name in "${TESTS[@]}"; do
     cat "$TMP/err" >&2
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$TMP/out" | tail -n 1 || true)
     if [ -z "$line" ]; then
+        if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then echo "FAIL $name: timed out" >&2; fi
         echo "FAIL $name: no summary line (exit status $RC)" >&2
         record "$name" 0 1
         continue

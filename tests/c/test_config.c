@@ -302,6 +302,33 @@ static void test_validation(void) {
     aoai_client_free(c);
     aoai_options_free(o);
 
+    /* An Azure key in the environment without AZURE_OPENAI_ENDPOINT is a missing endpoint:
+     * it must not silently become an OpenAI configuration (which would send the Azure key
+     * to https://api.openai.com). No request is made here either way. */
+    clear_env();
+    setenv("AZURE_OPENAI_API_KEY", EMU_KEY, 1);
+    CHECK_OK(aoai_options_new(&o));
+    c = NULL;
+    {
+        int32_t st = aoai_client_new(o, &c);
+        char *d2 = NULL;
+        if (st == AOAI_STATUS_OK && aoai_client_describe(c, &d2) == AOAI_STATUS_OK) {
+            char t[64], ep[256];
+            json_str(d2, "api_type", t, sizeof t);
+            json_str(d2, "endpoint", ep, sizeof ep);
+            fprintf(stderr, "     (an Azure key alone gave api_type %s, endpoint %s)\n", t, ep);
+            aoai_string_free(d2);
+        }
+        CHECK_KNOWN_BUG(st == AOAI_STATUS_INVALID_CONFIG,
+                        "AZURE_OPENAI_API_KEY without AZURE_OPENAI_ENDPOINT selects OpenAI: the Azure key "
+                        "would be sent to https://api.openai.com/v1");
+        if (st != AOAI_STATUS_OK) CHECK_CONTAINS(aoai_last_error_message(), "AZURE_OPENAI_ENDPOINT");
+    }
+    aoai_client_free(c);
+    c = NULL;
+    aoai_options_free(o);
+    clear_env();
+
     /* The JSON config's unknown key is named. */
     CHECK_FAILS(aoai_client_from_json("{\"endpont\": \"https://x.openai.azure.com\"}", &c),
                 AOAI_STATUS_INVALID_CONFIG, "endpont");

@@ -103,7 +103,7 @@ static void test_service_errors(void) {
     CHECK_INT(aoai_error_retry_after_ms(e), 7000);
     CHECK_INT(aoai_error_attempts(e), 1);
     CHECK_STR(aoai_error_header(e, "retry-after", NULL), "7");
-    CHECK_STR(aoai_error_header(e, "X-RateLimit-Remaining-Requests", NULL), "0");
+    CHECK_STR(aoai_error_header(e, "X-RateLimit-Remaining-Tokens", NULL), "0");
     CHECK_CONTAINS(aoai_error_message(e, NULL), "rate limit");
     e = chat_fails(c, "[[emu:status=429;retry-after=2;retry-after-ms=1500]] x", AOAI_STATUS_RATE_LIMITED);
     CHECK_INT(aoai_error_retry_after_ms(e), 1500);

@@ -23,10 +23,10 @@ namespace Aoai
     }
 
     /// <summary>Something the notify callback of an operation reports to.</summary>
-    internal abstract class NotifyTarget
+    internal interface INotifyTarget
     {
         /// <summary>Runs on a library worker thread. Must only signal; must not throw.</summary>
-        internal abstract void OnNotify(IntPtr op);
+        void OnNotify(IntPtr op);
     }
 
     /// <summary>State of one blocking aoai_client_stream call.</summary>
@@ -78,6 +78,32 @@ namespace Aoai
         internal static readonly IntPtr LogPtr = Marshal.GetFunctionPointerForDelegate(s_log);
 #endif
 
+        [ThreadStatic] private static bool t_classified;
+
+        /// <summary>
+        /// A library thread that calls into managed code gets attached to the runtime; Mono then
+        /// counts it as a foreground thread and a console program never exits (its Main waits
+        /// for the library's threads, which live as long as the process). Mark such threads as
+        /// background, once per thread. <paramref name="certainlyLibraryThread"/>: the callback
+        /// only ever runs on library threads (notify, token); otherwise (log) the thread is a
+        /// library thread when the callback is its outermost managed frame, i.e. no managed
+        /// caller is below it. The caller's own thread is never touched.
+        /// </summary>
+        private static void MarkLibraryThread(bool certainlyLibraryThread)
+        {
+            if (t_classified) return;
+            t_classified = true;
+            try
+            {
+                if (certainlyLibraryThread || new System.Diagnostics.StackTrace(false).FrameCount <= 2)
+                    System.Threading.Thread.CurrentThread.IsBackground = true;
+            }
+            catch
+            {
+                // Only matters for process exit under Mono; never fail a callback for it.
+            }
+        }
+
         /// <summary>aoai_client_stream: runs on the caller's thread, once per event.</summary>
 #if NET8_0_OR_GREATER
         [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -113,7 +139,8 @@ namespace Aoai
         {
             try
             {
-                var target = GCHandle.FromIntPtr(userData).Target as NotifyTarget;
+                MarkLibraryThread(true);
+                var target = GCHandle.FromIntPtr(userData).Target as INotifyTarget;
                 if (target != null) target.OnNotify(op);   // null: a weakly held operation was collected
             }
             catch (Exception e)
@@ -133,6 +160,7 @@ namespace Aoai
             TokenState st = null;
             try
             {
+                MarkLibraryThread(true);
                 st = (TokenState)GCHandle.FromIntPtr(userData).Target;
                 string s = Utf8.ReadZ(scope);
                 AccessToken t = st.Provider(s);
@@ -164,6 +192,7 @@ namespace Aoai
         {
             try
             {
+                MarkLibraryThread(false);
                 AoaiLog.Dispatch((AoaiLogLevel)level, Utf8.ReadZ(message));
             }
             catch

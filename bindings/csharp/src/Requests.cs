@@ -19,7 +19,7 @@ namespace Aoai
         private long? _maxTokens, _n, _seed;
         private string _user, _deployment;
         private bool? _streamIncludeUsage;
-        private TimeSpan? _idleTimeout, _totalTimeout;
+        private TimeSpan? _idleTimeout, _firstByteTimeout, _totalTimeout;
 
         internal AoaiRequest(IntPtr p, string name)
         {
@@ -168,6 +168,13 @@ namespace Aoai
         {
             get { return _idleTimeout; }
             set { ulong ms = Millis(Required(value, "IdleTimeout"), "IdleTimeout"); Set(r => Native.aoai_request_set_idle_timeout_ms(r, ms)); _idleTimeout = value; }
+        }
+
+        /// <summary>Time limit from sending to the response head for this request (TimeSpan.Zero = none).</summary>
+        public TimeSpan? FirstByteTimeout
+        {
+            get { return _firstByteTimeout; }
+            set { ulong ms = Millis(Required(value, "FirstByteTimeout"), "FirstByteTimeout"); Set(r => Native.aoai_request_set_first_byte_timeout_ms(r, ms)); _firstByteTimeout = value; }
         }
 
         /// <summary>Time limit for the whole call including retries (TimeSpan.Zero = none).</summary>
