@@ -15,9 +15,11 @@ CFLAGS     ?= -std=c99 -O2 -g -Wall -Wextra -Werror -pedantic
 RELEASE    := target/release
 DEBUG      := target/debug
 BIN        := build/bin
-# The examples find libaoai.so through an rpath relative to themselves, so they run without
-# LD_LIBRARY_PATH (and keep working if the checkout moves).
-EXAMPLE_LDFLAGS := -L$(RELEASE) -laoai -Wl,-rpath,'$$ORIGIN/../../$(RELEASE)' -lpthread
+LIBLINK    := build/lib
+# The examples link through build/lib (symlinks to the release library under its file name
+# and its SONAME) and find it through an rpath relative to themselves, so they run without
+# LD_LIBRARY_PATH and keep working if the checkout moves.
+EXAMPLE_LDFLAGS := -L$(LIBLINK) -laoai -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
 
 DEMO_PROMPT := Say hello to a C programmer in one sentence.
 # What `make test` needs on a fresh Debian 12 machine (besides the Rust toolchain).
@@ -39,12 +41,24 @@ $(RELEASE)/libaoai.so $(RELEASE)/aoai-emulator &: FORCE
 $(BIN):
 	mkdir -p $@
 
+# build/lib: libaoai.so, and libaoai.so.MAJOR when the library has that SONAME (build.rs):
+# cargo does not create the SONAME link, and programs linked with -laoai load that name.
+$(LIBLINK)/.links: $(RELEASE)/libaoai.so
+	mkdir -p $(LIBLINK)
+	ln -sfn ../../$(RELEASE)/libaoai.so $(LIBLINK)/libaoai.so
+	@soname=$$(objdump -p $< | awk '$$1 == "SONAME" { print $$2 }'); \
+	if [ -n "$$soname" ] && [ "$$soname" != libaoai.so ]; then \
+	    echo "ln -sfn ../../$(RELEASE)/libaoai.so $(LIBLINK)/$$soname"; \
+	    ln -sfn ../../$(RELEASE)/libaoai.so $(LIBLINK)/$$soname; \
+	fi
+	touch $@
+
 # build/bin/aoai-cli: the command-line example (public header only).
-$(BIN)/aoai-cli: examples/c/aoai_cli.c include/aoai.h $(RELEASE)/libaoai.so | $(BIN)
+$(BIN)/aoai-cli: examples/c/aoai_cli.c include/aoai.h $(LIBLINK)/.links | $(BIN)
 	$(CC) $(CFLAGS) -Iinclude -o $@ $< $(EXAMPLE_LDFLAGS)
 
 # build/bin/game-loop: the 60 Hz non-blocking streaming example.
-$(BIN)/game-loop: examples/c/game_loop.c include/aoai.h $(RELEASE)/libaoai.so | $(BIN)
+$(BIN)/game-loop: examples/c/game_loop.c include/aoai.h $(LIBLINK)/.links | $(BIN)
 	$(CC) $(CFLAGS) -Iinclude -o $@ $< $(EXAMPLE_LDFLAGS)
 
 # demo: builds, then asks for a completion. With AZURE_OPENAI_ENDPOINT set it talks to your

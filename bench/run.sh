@@ -15,6 +15,7 @@
 #   BENCH_NO_BUILD=1  use the already-built target/release/libaoai.so
 #   BENCH_LIB=PATH    benchmark another libaoai.so (e.g. a scratch build); implies NO_BUILD
 #   BENCH_OUT=DIR     where binaries and results go (default bench/out)
+#   BENCH_BUILD_ONLY=1 build everything, run nothing (bench/profile.sh uses it)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -83,6 +84,8 @@ if [ "$with_cs" = 1 ]; then
         say "C# driver did not compile (see $out/mcs.log): skipping the C# case"
     fi
 fi
+
+[ "${BENCH_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 # ---------------------------------------------------------------- server
 rm -f "$out/port"

@@ -286,12 +286,14 @@ typedef struct AoaiClient AoaiClient;
 typedef struct AoaiError AoaiError;
 
 /**
- * One typed stream event.
+ * One typed stream event: owned from aoai_op_next_event (immutable, any thread; free with
+ * aoai_event_free) or borrowed in a stream callback (valid during the call only).
  */
 typedef struct AoaiEvent AoaiEvent;
 
 /**
- * A running or finished call. Free with aoai_op_free.
+ * A running or finished call. Free with aoai_op_free. One thread at a time, except
+ * aoai_op_cancel from any thread; it may outlive its client (then it is cancelled).
  */
 typedef struct AoaiOp AoaiOp;
 
@@ -307,7 +309,8 @@ typedef struct AoaiOptions AoaiOptions;
 typedef struct AoaiRequest AoaiRequest;
 
 /**
- * A completed (or assembled streamed) response. Free with aoai_response_free.
+ * A completed (or assembled streamed) response. Free with aoai_response_free. Immutable:
+ * readable from several threads at once. Strings are borrowed until aoai_response_free.
  */
 typedef struct AoaiResponse AoaiResponse;
 
@@ -337,7 +340,7 @@ typedef int32_t (*AoaiTokenCallback)(void *user_data,
 
 /**
  * Log callback: `level` 1 error .. 4 debug; `message` is borrowed for the call only.
- * May be called on any thread, concurrently.
+ * May be called on any thread, concurrently. It must not call aoai functions.
  */
 typedef void (*AoaiLogCallback)(void *user_data, int32_t level, const char *message);
 
@@ -361,11 +364,15 @@ extern "C" {
  * The one-liner: sends `prompt` as one user message to the configured deployment and puts
  * the text of choice 0 in `*text_out` (owned: free with aoai_string_free; "" when the
  * model returned no text). Blocks the calling thread.
+ * Thread-safe on a shared client; from a library callback thread it returns
+ * AOAI_STATUS_WRONG_THREAD.
  */
 AoaiStatus aoai_chat_simple(const struct AoaiClient *client, const char *prompt, char **text_out);
 
 /**
  * The legacy-completions one-liner: like aoai_chat_simple with the completions endpoint.
+ * Thread-safe on a shared client; from a library callback thread it returns
+ * AOAI_STATUS_WRONG_THREAD.
  */
 AoaiStatus aoai_completion_simple(const struct AoaiClient *client,
                                   const char *prompt,
@@ -375,6 +382,8 @@ AoaiStatus aoai_completion_simple(const struct AoaiClient *client,
  * Sends a request and waits for the whole response, put in `*resp_out` (free with
  * aoai_response_free). Retries as configured. Blocks the calling thread; use
  * aoai_client_start for a cancellable, non-blocking call.
+ * Thread-safe on a shared client; from a library callback thread it returns
+ * AOAI_STATUS_WRONG_THREAD.
  */
 AoaiStatus aoai_client_send(const struct AoaiClient *client,
                             const struct AoaiRequest *req,
@@ -385,6 +394,9 @@ AoaiStatus aoai_client_send(const struct AoaiClient *client,
  * it arrives. At the end the assembled response goes to `*resp_out` if `resp_out` is not
  * NULL (free it with aoai_response_free). If the callback returns AOAI_STOP the connection
  * is closed and AOAI_STATUS_CANCELLED is returned.
+ * `callback` is required; the event and its strings are valid only during the callback.
+ * Embeddings give AOAI_STATUS_INVALID_ARGUMENT; a library callback thread gets
+ * AOAI_STATUS_WRONG_THREAD.
  */
 AoaiStatus aoai_client_stream(const struct AoaiClient *client,
                               const struct AoaiRequest *req,
@@ -494,6 +506,7 @@ AoaiStatus aoai_options_set_api_key(struct AoaiOptions *opts, const char *key);
 
 /**
  * A fixed Entra ID access token (`Authorization: Bearer`). Copied; never printed.
+ * NULL clears it.
  */
 AoaiStatus aoai_options_set_ad_token(struct AoaiOptions *opts, const char *token);
 
@@ -501,12 +514,19 @@ AoaiStatus aoai_options_set_ad_token(struct AoaiOptions *opts, const char *token
  * Entra ID credential: a name ("default", "managed_identity", "azure_cli",
  * "azure_developer_cli", "client_secret", "workload_identity", "environment") or a JSON
  * object/array describing a source or a chain. See docs/entra-id.md.
+ * Copied; NULL clears it; a spec starting with `{` or `[` must be JSON
+ * (AOAI_STATUS_INVALID_JSON).
  */
 AoaiStatus aoai_options_set_credential(struct AoaiOptions *opts, const char *spec);
 
 /**
  * Tokens come from the host: `callback` (may be NULL) is asked for a token when needed,
  * and aoai_client_set_token pushes new ones. `user_data` is passed back untouched.
+ * The callback runs on a library thread reserved for blocking work and may block; at most
+ * one call at a time per client; `token_buf_len` is 16 KiB. `user_data` must stay valid until
+ * aoai_client_free has returned for every client made from these options. With `callback`
+ * NULL, calls fail with AOAI_STATUS_CREDENTIAL until a token is pushed with
+ * aoai_client_set_token.
  */
 AoaiStatus aoai_options_set_token_callback(struct AoaiOptions *opts,
                                            AoaiTokenCallback callback,
@@ -542,22 +562,28 @@ AoaiStatus aoai_options_set_use_environment(struct AoaiOptions *opts, int32_t us
 /**
  * Loads a JSON config (text starting with `{`, else a file path) as the layer between
  * explicit options and the environment. Unknown keys are errors.
+ * Read now (a path is relative to the current directory); a second call replaces the JSON
+ * layer. Unknown key or unreadable file: AOAI_STATUS_INVALID_CONFIG; bad JSON or wrong types:
+ * AOAI_STATUS_INVALID_JSON.
  */
 AoaiStatus aoai_options_load_json(struct AoaiOptions *opts, const char *json_or_path);
 
 /**
  * Creates a client from the options (explicit options > JSON config > environment) in
  * `*client_out`. The options stay owned by the caller and may be freed right after.
+ * Free it with aoai_client_free. No network I/O happens here.
  */
 AoaiStatus aoai_client_new(const struct AoaiOptions *opts, struct AoaiClient **client_out);
 
 /**
  * Creates a client from environment variables only (AZURE_OPENAI_ENDPOINT, ...).
+ * Free it with aoai_client_free. No network I/O happens here.
  */
 AoaiStatus aoai_client_from_env(struct AoaiClient **client_out);
 
 /**
  * Creates a client from a JSON config (text or file path) over the environment.
+ * The text or file is read now. Free the client with aoai_client_free.
  */
 AoaiStatus aoai_client_from_json(const char *json_or_path, struct AoaiClient **client_out);
 
@@ -570,6 +596,8 @@ AoaiStatus aoai_client_describe(const struct AoaiClient *client, char **json_out
 /**
  * Pushes a new Entra ID token into a live client that uses tokens (token callback or
  * credential). `expires_on_unix` 0 means unknown. Thread-safe.
+ * The token is copied and never printed. AOAI_STATUS_INVALID_STATE for a client that uses a
+ * fixed key or token.
  */
 AoaiStatus aoai_client_set_token(const struct AoaiClient *client,
                                  const char *token,
@@ -579,11 +607,13 @@ AoaiStatus aoai_client_set_token(const struct AoaiClient *client,
  * Stops the library runtime and its threads. Free every client first; clients that are
  * still alive fail with AOAI_STATUS_SHUTDOWN afterwards. A later aoai_client_* call starts
  * a new runtime. Not from a callback (AOAI_STATUS_WRONG_THREAD).
+ * Blocks up to about 5 s while the threads stop; no other thread may be making aoai calls.
  */
 AoaiStatus aoai_shutdown(void);
 
 /**
- * Routes library logs to `callback` (NULL restores stderr when AOAI_LOG is set).
+ * Routes library logs to `callback`; NULL sends messages up to `max_level` to stderr
+ * (`NULL, NULL, 0` turns logging off). This replaces AOAI_LOG's level.
  * `max_level`: 0 off, 1 error, 2 warn, 3 info, 4 debug. Process-wide; set it at startup.
  * Returns once the previous callback is not running (call it with NULL before unloading
  * the code behind a callback). Never call it from inside the log callback.
@@ -605,6 +635,8 @@ void aoai_options_free(struct AoaiOptions *opts);
  * Frees a client: cancels its running operations and returns only when none of its
  * callbacks (notify, token) is running or can run again. NULL is a no-op. Do not call it
  * from one of this client's callbacks.
+ * No other thread may be using the client. Operations started on it stay valid (cancelled)
+ * until aoai_op_free.
  */
 void aoai_client_free(struct AoaiClient *client);
 
@@ -623,6 +655,8 @@ uint32_t aoai_version_number(void);
  * The calling thread's last error: never NULL. Valid until the next aoai call on this
  * thread (copy what you need first). After a successful status-returning call its status
  * is AOAI_STATUS_OK. The status returned by each call is the truth; this adds detail.
+ * Belongs to the calling thread. It and the strings borrowed from it stay valid until
+ * this thread's next status-returning aoai call; accessors never change it.
  */
 const struct AoaiError *aoai_last_error(void);
 
@@ -777,6 +811,9 @@ void aoai_event_free(struct AoaiEvent *event);
  * Starts a call without blocking; the handle goes to `*op_out`. `flags`: 0, or
  * AOAI_START_STREAM to receive events. `notify` may be NULL (poll instead); see
  * AoaiNotifyCallback. The request is copied: free it whenever you like.
+ * Free `*op_out` with aoai_op_free. `user_data` must stay valid until aoai_op_free or the
+ * client's aoai_client_free has returned. An incomplete request fails here with
+ * AOAI_STATUS_INVALID_ARGUMENT.
  */
 AoaiStatus aoai_client_start(const struct AoaiClient *client,
                              const struct AoaiRequest *req,
@@ -830,6 +867,7 @@ AoaiStatus aoai_op_take_partial_response(struct AoaiOp *op, struct AoaiResponse 
  * Sets or replaces (NULL removes) the notify callback. If events are queued or the
  * operation has ended it is called soon, on a worker thread. Not from the operation's own
  * notify callback (AOAI_STATUS_WRONG_THREAD).
+ * Returns once the previous callback is not running; its `user_data` may then be released.
  */
 AoaiStatus aoai_op_set_notify(struct AoaiOp *op, AoaiNotifyCallback notify, void *user_data);
 
@@ -842,6 +880,7 @@ AoaiStatus aoai_op_is_finished(const struct AoaiOp *op, int32_t *finished_out);
 /**
  * The error of a FAILED or CANCELLED operation (its own object, valid until aoai_op_free;
  * independent of any thread's last error); NULL while pending or when DONE.
+ * Its strings are borrowed from the operation; readable from any thread. NULL `op` gives NULL.
  */
 const struct AoaiError *aoai_op_error(const struct AoaiOp *op);
 
@@ -975,22 +1014,28 @@ AoaiStatus aoai_request_merge_json(struct AoaiRequest *req, const char *value);
 
 /**
  * A new chat request in `*req_out`.
+ * Free it with aoai_request_free. Build it from one thread at a time; a finished request may
+ * be sent from several threads at once.
  */
 AoaiStatus aoai_chat_request_new(struct AoaiRequest **req_out);
 
 /**
  * A new legacy completion request in `*req_out`.
+ * Free it with aoai_request_free. Build it from one thread at a time.
  */
 AoaiStatus aoai_completion_request_new(struct AoaiRequest **req_out);
 
 /**
  * A new embeddings request in `*req_out`.
+ * Free it with aoai_request_free. Build it from one thread at a time.
  */
 AoaiStatus aoai_embedding_request_new(struct AoaiRequest **req_out);
 
 /**
  * A request from a whole JSON body (passed through; the library adds only `model` where
  * the API needs it and `stream`). `kind`: AOAI_REQUEST_CHAT, _COMPLETION or _EMBEDDING.
+ * Free it with aoai_request_free. Bad JSON gives AOAI_STATUS_INVALID_JSON, an unknown `kind`
+ * AOAI_STATUS_INVALID_ARGUMENT.
  */
 AoaiStatus aoai_request_from_json(int32_t kind, const char *json, struct AoaiRequest **req_out);
 
@@ -1177,6 +1222,7 @@ const char *aoai_response_system_fingerprint(const struct AoaiResponse *resp, si
 
 /**
  * The raw response body (for a stream: the assembled body in the non-stream shape).
+ * Never NULL for a non-NULL `resp`.
  */
 const char *aoai_response_json(const struct AoaiResponse *resp, size_t *len_out);
 
@@ -1265,6 +1311,8 @@ uint32_t aoai_response_embedding_count(const struct AoaiResponse *resp);
 /**
  * Embedding vector `index` as `*dims_out` floats, borrowed from the response; NULL when
  * absent.
+ * NULL and `*dims_out` 0 when `index` is out of range or `resp` is NULL. Copy the floats to
+ * keep them past aoai_response_free.
  */
 const float *aoai_response_embedding(const struct AoaiResponse *resp,
                                      uint32_t index,

@@ -481,8 +481,10 @@ impl Client {
                 Err(e) if e.status == Status::Cancelled => return Err(e.into()),
                 Err(e) => format!("(body unreadable: {})", e.message),
             };
-            let retryable = service_error::retryable_status(status, &resp_headers);
             let error = service_error::from_http(status, resp_headers, &body, &inner.host);
+            // An exhausted quota is a 429 that no wait fixes.
+            let retryable = service_error::retryable_status(status, &error.headers)
+                && error.code.as_deref() != Some("insufficient_quota");
             return Err(Failure {
                 error,
                 retryable,

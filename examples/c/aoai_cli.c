@@ -23,15 +23,6 @@
 
 #include "aoai.h"
 
-/* The header documents AOAI_EVENT_* for aoai_event_kind, but the generated header of this
- * version does not define them (a known library bug: cbindgen drops `Kind as i32`
- * constants). These are the values of src/stream.rs; the #ifndef keeps the header's own
- * definitions once it has them. */
-#ifndef AOAI_EVENT_TEXT_DELTA
-#define AOAI_EVENT_TEXT_DELTA 1
-#define AOAI_EVENT_USAGE 4
-#endif
-
 #define EXIT_CALL_FAILED 1
 #define EXIT_USAGE 2
 

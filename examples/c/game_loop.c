@@ -33,21 +33,6 @@
 
 #include "aoai.h"
 
-/* The header documents AOAI_EVENT_* (aoai_event_kind) and AOAI_OP_* (aoai_op_poll), but the
- * generated header of this version does not define them (a known library bug: cbindgen
- * drops `Kind as i32` constants). These are the values of src/stream.rs and src/op.rs; the
- * #ifndef keeps the header's own definitions once it has them. */
-#ifndef AOAI_EVENT_TEXT_DELTA
-#define AOAI_EVENT_TEXT_DELTA 1
-#define AOAI_EVENT_FINISH 3
-#endif
-#ifndef AOAI_OP_PENDING
-#define AOAI_OP_PENDING 0
-#define AOAI_OP_DONE 1
-#define AOAI_OP_FAILED 2
-#define AOAI_OP_CANCELLED 3
-#endif
-
 #define STREAMS 3
 #define CANCELLED_STREAM 1
 #define FRAME_NS 16666667L            /* 60 Hz */

@@ -54,6 +54,8 @@ fn one_liner(
 /// The one-liner: sends `prompt` as one user message to the configured deployment and puts
 /// the text of choice 0 in `*text_out` (owned: free with aoai_string_free; "" when the
 /// model returned no text). Blocks the calling thread.
+/// Thread-safe on a shared client; from a library callback thread it returns
+/// AOAI_STATUS_WRONG_THREAD.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_chat_simple(
     client: *const AoaiClient,
@@ -66,6 +68,8 @@ pub unsafe extern "C" fn aoai_chat_simple(
 }
 
 /// The legacy-completions one-liner: like aoai_chat_simple with the completions endpoint.
+/// Thread-safe on a shared client; from a library callback thread it returns
+/// AOAI_STATUS_WRONG_THREAD.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_completion_simple(
     client: *const AoaiClient,
@@ -80,6 +84,8 @@ pub unsafe extern "C" fn aoai_completion_simple(
 /// Sends a request and waits for the whole response, put in `*resp_out` (free with
 /// aoai_response_free). Retries as configured. Blocks the calling thread; use
 /// aoai_client_start for a cancellable, non-blocking call.
+/// Thread-safe on a shared client; from a library callback thread it returns
+/// AOAI_STATUS_WRONG_THREAD.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_client_send(
     client: *const AoaiClient,
@@ -102,6 +108,9 @@ pub unsafe extern "C" fn aoai_client_send(
 /// it arrives. At the end the assembled response goes to `*resp_out` if `resp_out` is not
 /// NULL (free it with aoai_response_free). If the callback returns AOAI_STOP the connection
 /// is closed and AOAI_STATUS_CANCELLED is returned.
+/// `callback` is required; the event and its strings are valid only during the callback.
+/// Embeddings give AOAI_STATUS_INVALID_ARGUMENT; a library callback thread gets
+/// AOAI_STATUS_WRONG_THREAD.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_client_stream(
     client: *const AoaiClient,

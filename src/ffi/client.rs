@@ -48,7 +48,7 @@ type HostCallback = (
 );
 
 /// Log callback: `level` 1 error .. 4 debug; `message` is borrowed for the call only.
-/// May be called on any thread, concurrently.
+/// May be called on any thread, concurrently. It must not call aoai functions.
 pub type AoaiLogCallback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, message: *const c_char)>;
 
@@ -429,6 +429,7 @@ pub unsafe extern "C" fn aoai_options_set_api_key(
 }
 
 /// A fixed Entra ID access token (`Authorization: Bearer`). Copied; never printed.
+/// NULL clears it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_options_set_ad_token(
     opts: *mut AoaiOptions,
@@ -445,6 +446,8 @@ pub unsafe extern "C" fn aoai_options_set_ad_token(
 /// Entra ID credential: a name ("default", "managed_identity", "azure_cli",
 /// "azure_developer_cli", "client_secret", "workload_identity", "environment") or a JSON
 /// object/array describing a source or a chain. See docs/entra-id.md.
+/// Copied; NULL clears it; a spec starting with `{` or `[` must be JSON
+/// (AOAI_STATUS_INVALID_JSON).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_options_set_credential(
     opts: *mut AoaiOptions,
@@ -466,6 +469,11 @@ pub unsafe extern "C" fn aoai_options_set_credential(
 
 /// Tokens come from the host: `callback` (may be NULL) is asked for a token when needed,
 /// and aoai_client_set_token pushes new ones. `user_data` is passed back untouched.
+/// The callback runs on a library thread reserved for blocking work and may block; at most
+/// one call at a time per client; `token_buf_len` is 16 KiB. `user_data` must stay valid until
+/// aoai_client_free has returned for every client made from these options. With `callback`
+/// NULL, calls fail with AOAI_STATUS_CREDENTIAL until a token is pushed with
+/// aoai_client_set_token.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_options_set_token_callback(
     opts: *mut AoaiOptions,
@@ -560,6 +568,9 @@ pub unsafe extern "C" fn aoai_options_set_use_environment(
 
 /// Loads a JSON config (text starting with `{`, else a file path) as the layer between
 /// explicit options and the environment. Unknown keys are errors.
+/// Read now (a path is relative to the current directory); a second call replaces the JSON
+/// layer. Unknown key or unreadable file: AOAI_STATUS_INVALID_CONFIG; bad JSON or wrong types:
+/// AOAI_STATUS_INVALID_JSON.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_options_load_json(
     opts: *mut AoaiOptions,
@@ -573,6 +584,7 @@ pub unsafe extern "C" fn aoai_options_load_json(
 
 /// Creates a client from the options (explicit options > JSON config > environment) in
 /// `*client_out`. The options stay owned by the caller and may be freed right after.
+/// Free it with aoai_client_free. No network I/O happens here.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_client_new(
     opts: *const AoaiOptions,
@@ -587,6 +599,7 @@ pub unsafe extern "C" fn aoai_client_new(
 }
 
 /// Creates a client from environment variables only (AZURE_OPENAI_ENDPOINT, ...).
+/// Free it with aoai_client_free. No network I/O happens here.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_client_from_env(client_out: *mut *mut AoaiClient) -> Status {
     ffi_status!(aoai_client_from_env, {
@@ -597,6 +610,7 @@ pub unsafe extern "C" fn aoai_client_from_env(client_out: *mut *mut AoaiClient) 
 }
 
 /// Creates a client from a JSON config (text or file path) over the environment.
+/// The text or file is read now. Free the client with aoai_client_free.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_client_from_json(
     json_or_path: *const c_char,
@@ -628,6 +642,8 @@ pub unsafe extern "C" fn aoai_client_describe(
 
 /// Pushes a new Entra ID token into a live client that uses tokens (token callback or
 /// credential). `expires_on_unix` 0 means unknown. Thread-safe.
+/// The token is copied and never printed. AOAI_STATUS_INVALID_STATE for a client that uses a
+/// fixed key or token.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_client_set_token(
     client: *const AoaiClient,
@@ -644,12 +660,14 @@ pub unsafe extern "C" fn aoai_client_set_token(
 /// Stops the library runtime and its threads. Free every client first; clients that are
 /// still alive fail with AOAI_STATUS_SHUTDOWN afterwards. A later aoai_client_* call starts
 /// a new runtime. Not from a callback (AOAI_STATUS_WRONG_THREAD).
+/// Blocks up to about 5 s while the threads stop; no other thread may be making aoai calls.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_shutdown() -> Status {
     ffi_status!(aoai_shutdown, { crate::runtime::shutdown() })
 }
 
-/// Routes library logs to `callback` (NULL restores stderr when AOAI_LOG is set).
+/// Routes library logs to `callback`; NULL sends messages up to `max_level` to stderr
+/// (`NULL, NULL, 0` turns logging off). This replaces AOAI_LOG's level.
 /// `max_level`: 0 off, 1 error, 2 warn, 3 info, 4 debug. Process-wide; set it at startup.
 /// Returns once the previous callback is not running (call it with NULL before unloading
 /// the code behind a callback). Never call it from inside the log callback.
@@ -713,6 +731,8 @@ pub unsafe extern "C" fn aoai_options_free(opts: *mut AoaiOptions) {
 /// Frees a client: cancels its running operations and returns only when none of its
 /// callbacks (notify, token) is running or can run again. NULL is a no-op. Do not call it
 /// from one of this client's callbacks.
+/// No other thread may be using the client. Operations started on it stay valid (cancelled)
+/// until aoai_op_free.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_client_free(client: *mut AoaiClient) {
     ffi_value!(aoai_client_free, (), {

@@ -47,6 +47,8 @@ pub fn clear_last_error() {
 /// The calling thread's last error: never NULL. Valid until the next aoai call on this
 /// thread (copy what you need first). After a successful status-returning call its status
 /// is AOAI_STATUS_OK. The status returned by each call is the truth; this adds detail.
+/// Belongs to the calling thread. It and the strings borrowed from it stay valid until
+/// this thread's next status-returning aoai call; accessors never change it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_last_error() -> *const AoaiError {
     ffi_value!(aoai_last_error, std::ptr::null(), {

@@ -25,7 +25,8 @@ const _: () = assert!(
         && AOAI_EVENT_REFUSAL_DELTA == EventKind::RefusalDelta as i32
 );
 
-/// One typed stream event.
+/// One typed stream event: owned from aoai_op_next_event (immutable, any thread; free with
+/// aoai_event_free) or borrowed in a stream callback (valid during the call only).
 pub struct AoaiEvent {
     pub(crate) ev: Event,
     cache: StrCache,

@@ -88,7 +88,8 @@ pub fn boundary(name: &str, f: impl FnOnce() -> Result<()>) -> Status {
 }
 
 /// Like `boundary` for functions that return a value instead of a status: a failure or panic
-/// returns `default` and is recorded as the last error.
+/// returns `default`. Only a panic is recorded as the last error: accessors are called while
+/// the caller still reads strings borrowed from the last error, which must not change under it.
 pub fn boundary_value<T>(name: &str, default: T, f: impl FnOnce() -> Result<T>) -> T {
     install_panic_hook();
     IN_FFI.with(|c| c.set(c.get() + 1));
@@ -97,7 +98,7 @@ pub fn boundary_value<T>(name: &str, default: T, f: impl FnOnce() -> Result<T>) 
     match r {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
-            error::set_last_error(e);
+            crate::log::debug(&format!("{name}: {}", e.message));
             default
         }
         Err(p) => {

@@ -38,7 +38,8 @@ const _: () = assert!(
 /// client's aoai_client_free has returned.
 pub type AoaiNotifyCallback = Option<unsafe extern "C" fn(user_data: *mut c_void, op: *mut AoaiOp)>;
 
-/// A running or finished call. Free with aoai_op_free.
+/// A running or finished call. Free with aoai_op_free. One thread at a time, except
+/// aoai_op_cancel from any thread; it may outlive its client (then it is cancelled).
 pub struct AoaiOp {
     op: Operation,
     /// The operation's own error, made once it has ended (so its pointer stays valid).
@@ -64,6 +65,9 @@ fn timeout(ms: i32) -> Option<Duration> {
 /// Starts a call without blocking; the handle goes to `*op_out`. `flags`: 0, or
 /// AOAI_START_STREAM to receive events. `notify` may be NULL (poll instead); see
 /// AoaiNotifyCallback. The request is copied: free it whenever you like.
+/// Free `*op_out` with aoai_op_free. `user_data` must stay valid until aoai_op_free or the
+/// client's aoai_client_free has returned. An incomplete request fails here with
+/// AOAI_STATUS_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_client_start(
     client: *const AoaiClient,
@@ -210,6 +214,7 @@ pub unsafe extern "C" fn aoai_op_take_partial_response(
 /// Sets or replaces (NULL removes) the notify callback. If events are queued or the
 /// operation has ended it is called soon, on a worker thread. Not from the operation's own
 /// notify callback (AOAI_STATUS_WRONG_THREAD).
+/// Returns once the previous callback is not running; its `user_data` may then be released.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_op_set_notify(
     op: *mut AoaiOp,
@@ -246,6 +251,7 @@ fn check_not_worker() -> crate::Result<()> {
 
 /// The error of a FAILED or CANCELLED operation (its own object, valid until aoai_op_free;
 /// independent of any thread's last error); NULL while pending or when DONE.
+/// Its strings are borrowed from the operation; readable from any thread. NULL `op` gives NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_op_error(op: *const AoaiOp) -> *const AoaiError {
     ffi_value!(aoai_op_error, std::ptr::null(), {

@@ -294,6 +294,8 @@ pub unsafe extern "C" fn aoai_request_merge_json(
 }
 
 /// A new chat request in `*req_out`.
+/// Free it with aoai_request_free. Build it from one thread at a time; a finished request may
+/// be sent from several threads at once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_chat_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_chat_request_new, {
@@ -305,6 +307,7 @@ pub unsafe extern "C" fn aoai_chat_request_new(req_out: *mut *mut AoaiRequest) -
 }
 
 /// A new legacy completion request in `*req_out`.
+/// Free it with aoai_request_free. Build it from one thread at a time.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_completion_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_completion_request_new, {
@@ -316,6 +319,7 @@ pub unsafe extern "C" fn aoai_completion_request_new(req_out: *mut *mut AoaiRequ
 }
 
 /// A new embeddings request in `*req_out`.
+/// Free it with aoai_request_free. Build it from one thread at a time.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_embedding_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_embedding_request_new, {
@@ -328,6 +332,8 @@ pub unsafe extern "C" fn aoai_embedding_request_new(req_out: *mut *mut AoaiReque
 
 /// A request from a whole JSON body (passed through; the library adds only `model` where
 /// the API needs it and `stream`). `kind`: AOAI_REQUEST_CHAT, _COMPLETION or _EMBEDDING.
+/// Free it with aoai_request_free. Bad JSON gives AOAI_STATUS_INVALID_JSON, an unknown `kind`
+/// AOAI_STATUS_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_request_from_json(
     kind: i32,

@@ -17,7 +17,8 @@ pub const AOAI_USAGE_COMPLETION_AUDIO_TOKENS: i32 = 6;
 pub const AOAI_USAGE_ACCEPTED_PREDICTION_TOKENS: i32 = 7;
 pub const AOAI_USAGE_REJECTED_PREDICTION_TOKENS: i32 = 8;
 
-/// A completed (or assembled streamed) response. Free with aoai_response_free.
+/// A completed (or assembled streamed) response. Free with aoai_response_free. Immutable:
+/// readable from several threads at once. Strings are borrowed until aoai_response_free.
 pub struct AoaiResponse {
     pub(crate) resp: Response,
     cache: StrCache,
@@ -255,6 +256,7 @@ pub unsafe extern "C" fn aoai_response_system_fingerprint(
 }
 
 /// The raw response body (for a stream: the assembled body in the non-stream shape).
+/// Never NULL for a non-NULL `resp`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_response_json(
     resp: *const AoaiResponse,
@@ -512,6 +514,8 @@ pub unsafe extern "C" fn aoai_response_embedding_count(resp: *const AoaiResponse
 
 /// Embedding vector `index` as `*dims_out` floats, borrowed from the response; NULL when
 /// absent.
+/// NULL and `*dims_out` 0 when `index` is out of range or `resp` is NULL. Copy the floats to
+/// keep them past aoai_response_free.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_response_embedding(
     resp: *const AoaiResponse,

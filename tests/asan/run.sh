@@ -111,6 +111,10 @@ run() {
         [ "$san" -eq 0 ] && { echo "FAIL $name: exit status $rc (want $want_rc)" >&2; tail -n 20 "$TMP/err" >&2; }
         f=$((f + 1))
     fi
+    if [ "$f" -gt 0 ] && [ "$san" -eq 0 ]; then
+        echo "== $name failed checks:" >&2
+        grep -h -A1 'FAIL' "$TMP/out" "$TMP/err" >&2 || tail -n 20 "$TMP/err" >&2
+    fi
     [ -z "$line" ] && [ "$f" -eq 0 ] && p=1
     passed=$((passed + p))
     failed=$((failed + f))

@@ -194,30 +194,6 @@ static inline int harness_finish(void) {
     return h_failed == 0 ? 0 : 1;
 }
 
-/* ---- constants the header documents ------------------------------------------------- *
- * include/aoai.h documents AOAI_EVENT_* (aoai_event_kind) and AOAI_OP_* (aoai_op_poll),
- * but the generated header does not define them: cbindgen drops constants whose value is
- * an `EnumVariant as i32` cast (src/ffi/event.rs, src/ffi/op.rs). That is a library bug
- * (reported); until it is fixed the values are taken from src/stream.rs (EventKind) and
- * src/op.rs (Phase), and run.sh prints a warning while the fallback is in use. */
-#if !defined(AOAI_EVENT_TEXT_DELTA) || !defined(AOAI_OP_PENDING)
-#define HARNESS_HEADER_LACKS_CONSTANTS 1
-#endif
-#ifndef AOAI_EVENT_TEXT_DELTA
-#define AOAI_EVENT_TEXT_DELTA 1
-#define AOAI_EVENT_TOOL_CALL_DELTA 2
-#define AOAI_EVENT_FINISH 3
-#define AOAI_EVENT_USAGE 4
-#define AOAI_EVENT_CONTENT_FILTER 5
-#define AOAI_EVENT_REFUSAL_DELTA 6
-#endif
-#ifndef AOAI_OP_PENDING
-#define AOAI_OP_PENDING 0
-#define AOAI_OP_DONE 1
-#define AOAI_OP_FAILED 2
-#define AOAI_OP_CANCELLED 3
-#endif
-
 /* ---- emulator ---------------------------------------------------------------------- */
 
 /* The emulator's base URL (http://127.0.0.1:PORT) from AOAI_TEST_EMULATOR; exits if unset. */

@@ -20,10 +20,6 @@
 
 #include <aoai.h>
 
-#ifndef AOAI_OP_DONE /* missing from include/aoai.h 0.1.0 (cbindgen drops it): src/op.rs Phase::Done */
-#define AOAI_OP_DONE 1
-#endif
-
 static int failed = 0;
 
 static void check(int cond, const char *what) {
