@@ -111,7 +111,7 @@ test: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
-	tests/c/run.sh
+	bash tests/c/run.sh
 	@if [ -f bindings/cpp/test.sh ]; then echo "== bindings/cpp/test.sh"; bash bindings/cpp/test.sh; \
 	 else echo "test: bindings/cpp/test.sh not present, skipped"; fi
 	@if [ -f bindings/csharp/test.sh ]; then echo "== bindings/csharp/test.sh"; bash bindings/csharp/test.sh; \

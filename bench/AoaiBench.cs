@@ -129,7 +129,15 @@ namespace Aoai
             return c;
         }
 
+        /// <summary>Ticks (Stopwatch) spent copying responses into managed objects (cs-fill).</summary>
+        static long fillTicks;
+
         static void RawCall(IntPtr client)
+        {
+            RawCall(client, false);
+        }
+
+        static void RawCall(IntPtr client, bool fill)
         {
             IntPtr req, resp;
             Ck(Native.aoai_chat_request_new(&req), "chat_request_new");
@@ -142,6 +150,18 @@ namespace Aoai
             IntPtr t = Native.aoai_response_text(resp, 0, &len);
             string text = t == IntPtr.Zero ? null : Encoding.UTF8.GetString((byte*)t, (int)len.ToUInt64());
             if (text != expected) Die("cs-raw chat: wrong answer");
+#if !AOAI_BENCH_PINVOKE
+            if (fill)
+            {
+                // What the public API adds on top of the raw calls for the response: the copy of
+                // every field into managed objects (ChatResponse.Fill).
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                var cr = new ChatResponse();
+                cr.Fill(resp, null);
+                fillTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+                if (cr.Text != expected) Die("cs-fill: wrong answer");
+            }
+#endif
             Native.aoai_response_free(resp);
             Native.aoai_request_free(req);
         }
@@ -218,6 +238,14 @@ namespace Aoai
             }
             int total = per * blocks;
             var inv = System.Globalization.CultureInfo.InvariantCulture;
+#if !AOAI_BENCH_PINVOKE
+            // The response copy alone, timed around ChatResponse.Fill on fresh responses.
+            fillTicks = 0;
+            for (int i = 0; i < total; i++) RawCall(raw, true);
+            double fillUs = fillTicks * 1e6 / System.Diagnostics.Stopwatch.Frequency / total;
+            Console.WriteLine(string.Format(inv, "RESULT case=cs-fill impl=cs round={0} value={1:F4} unit=us/call srv=0 units={2} cpu_us=0 wall_us=0",
+                round, fillUs, total));
+#endif
 #if !AOAI_BENCH_PINVOKE
             Console.WriteLine(string.Format(inv, "RESULT case=seq impl=cs round={0} value={1:F4} unit=us/call srv={2:F4} units={3} cpu_us={4:F0} wall_us={5:F0}",
                 round, cpuPub / total, srvPub / total, total, cpuPub, wallPub));

@@ -216,6 +216,12 @@ int main(void) {
             fmt_stat(sd, sizeof sd, d, nd);
             printf("| C# public API minus raw P/Invoke, same process | us/call | - | - | %s us (diff) | - | (info) | - |\n", sd);
         }
+        n = values("cs-fill", "cs", pv, NULL, NULL);
+        if (n) {
+            char sf[64];
+            fmt_stat(sf, sizeof sf, pv, n);
+            printf("| C# of which ChatResponse.Fill (copy of every field) | us/call | - | %s | - | - | (info) | - |\n", sf);
+        }
     }
     if (rows == 0) {
         printf("(no results)\n");

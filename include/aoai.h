@@ -315,11 +315,6 @@ typedef struct AoaiRequest AoaiRequest;
 typedef struct AoaiResponse AoaiResponse;
 
 /**
- * One source kind of azure_identity.
- */
-typedef struct Kind Kind;
-
-/**
  * Stream callback: runs on the thread that called aoai_client_stream, once per event, in
  * order. `event` is borrowed for the call only. Return AOAI_CONTINUE or AOAI_STOP. It must
  * not call blocking aoai functions with the same client recursively.
@@ -732,6 +727,21 @@ const char *aoai_error_body(const struct AoaiError *err, size_t *len_out);
 const char *aoai_error_header(const struct AoaiError *err, const char *name, size_t *len_out);
 
 /**
+ * Number of headers of the failing response (0 when there was no response).
+ */
+uint32_t aoai_error_header_count(const struct AoaiError *err);
+
+/**
+ * Name of header `index` of the failing response (lower-case), or NULL. Borrowed from `err`.
+ */
+const char *aoai_error_header_name(const struct AoaiError *err, uint32_t index, size_t *len_out);
+
+/**
+ * Value of header `index` of the failing response, or NULL. Borrowed from `err`.
+ */
+const char *aoai_error_header_value(const struct AoaiError *err, uint32_t index, size_t *len_out);
+
+/**
  * HTTP attempts made before giving up (1 + retries); 0 when no request was sent.
  */
 int32_t aoai_error_attempts(const struct AoaiError *err);
@@ -1120,6 +1130,11 @@ AoaiStatus aoai_request_set_field_json(struct AoaiRequest *req,
                                        const char *value_json);
 
 /**
+ * Removes a top-level field from the request body (no error when it is absent).
+ */
+AoaiStatus aoai_request_remove_field(struct AoaiRequest *req, const char *key);
+
+/**
  * Per-request idle limit between chunks in ms (0 = none), overriding the client's.
  */
 AoaiStatus aoai_request_set_idle_timeout_ms(struct AoaiRequest *req, uint64_t ms);
@@ -1272,6 +1287,26 @@ int64_t aoai_response_created(const struct AoaiResponse *resp);
 const char *aoai_response_header(const struct AoaiResponse *resp,
                                  const char *name,
                                  size_t *len_out);
+
+/**
+ * Number of response headers (names are lower-case), for listing them with
+ * aoai_response_header_name / aoai_response_header_value.
+ */
+uint32_t aoai_response_header_count(const struct AoaiResponse *resp);
+
+/**
+ * Name of header `index` (lower-case), or NULL when out of range. Borrowed from `resp`.
+ */
+const char *aoai_response_header_name(const struct AoaiResponse *resp,
+                                      uint32_t index,
+                                      size_t *len_out);
+
+/**
+ * Value of header `index`, or NULL when out of range. Borrowed from `resp`.
+ */
+const char *aoai_response_header_value(const struct AoaiResponse *resp,
+                                       uint32_t index,
+                                       size_t *len_out);
 
 /**
  * Number of prompt filter results (Azure `prompt_filter_results`, one per prompt).

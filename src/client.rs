@@ -429,8 +429,11 @@ impl Client {
                 "application/json"
             }),
         );
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            headers.insert("x-ms-client-request-id", v);
+        // The host may bring its own correlation id (aoai_options_add_header); keep it.
+        if !headers.contains_key("x-ms-client-request-id") {
+            if let Ok(v) = HeaderValue::from_str(request_id) {
+                headers.insert("x-ms-client-request-id", v);
+            }
         }
         let used_token = match &inner.auth {
             Authorizer::Fixed { header, value } => {

@@ -610,7 +610,13 @@ impl Config {
             None => {
                 if s.endpoint.is_some() {
                     ApiType::Azure
-                } else if s.base_url.is_some() || creds.0.is_some() {
+                } else if s.base_url.is_some()
+                    || creds
+                        .0
+                        .as_ref()
+                        .is_some_and(|k| k.source != "env:AZURE_OPENAI_API_KEY")
+                {
+                    // A key without an endpoint is OpenAI's, unless it is the Azure variable.
                     ApiType::OpenAi
                 } else {
                     return Err(Error::config(

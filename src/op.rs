@@ -280,8 +280,23 @@ impl Operation {
     }
 
     /// What a failed or cancelled stream had delivered, assembled like a response, once.
+    /// Right after a cancel the worker may still be handing its partial over: wait for it
+    /// briefly (it ends at its next poll, normally well under a millisecond).
     pub fn take_partial_response(&self) -> Result<Response> {
         let mut s = self.shared.lock();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while s.phase.is_some() && !s.task_ended {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            s = self
+                .shared
+                .cond
+                .wait_timeout(s, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
         match Shared::phase_of(&s) {
             Phase::Pending => Err(Error::state("the operation is still running")),
             Phase::Done => Err(Error::state(

@@ -139,6 +139,15 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     let [h, m, sec] = hms.as_slice() else {
         return None;
     };
+    // A hostile date must not overflow the arithmetic below (debug builds panic on overflow).
+    if !(1..=31).contains(&day)
+        || !(0..=9999).contains(&year)
+        || !(0..24).contains(h)
+        || !(0..60).contains(m)
+        || !(0..=60).contains(sec)
+    {
+        return None;
+    }
     // Days from civil (Howard Hinnant's algorithm).
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);

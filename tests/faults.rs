@@ -929,3 +929,22 @@ fn tls_with_an_untrusted_certificate_fails_fast_and_clearly() {
     );
     assert!(t < Duration::from_secs(5), "{t:?}");
 }
+
+/// Hostile `Retry-After` dates: the parser's arithmetic must not overflow (debug builds, which
+/// the C tests and these tests use, panic on overflow).
+#[test]
+fn hostile_retry_after_dates_do_not_overflow() {
+    for d in [
+        "Wed, 21 Oct 999999999999999999 07:28:00 GMT",
+        "Wed, 21 Oct -999999999999999999 07:28:00 GMT",
+        "Wed, 21 Oct 2015 99999999999999:00:00 GMT",
+        "Wed, 9223372036854775807 Oct 2015 07:28:00 GMT",
+        "Wed, -9223372036854775808 Oct 2015 07:28:00 GMT",
+        "Wed, 21 Oct 2015 07:28:-9223372036854775808 GMT",
+    ] {
+        let r = std::panic::catch_unwind(|| {
+            aoai::service_error::retry_after(&[("retry-after".to_string(), d.to_string())])
+        });
+        assert!(r.is_ok(), "Retry-After: {d} panicked");
+    }
+}

@@ -72,7 +72,9 @@ say "compiling the binding (netstandard-style, Unity iOS variant, Unity sample)"
 # ---------------------------------------------------------------- emulator
 emu_out="$out/emulator.out"
 : > "$emu_out"
-"$root/target/debug/aoai-emulator" --port 0 --quiet > "$emu_out" 2> "$out/emulator.err" &
+# --token: the bearer token the emulator accepts (the TokenProvider tests hand it out).
+emu_token="cs-host-token"
+"$root/target/debug/aoai-emulator" --port 0 --quiet --token "$emu_token" > "$emu_out" 2> "$out/emulator.err" &
 emu_pid=$!
 cleanup() { kill "$emu_pid" 2>/dev/null || true; wait "$emu_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -93,7 +95,7 @@ say "running the tests under Mono"
 set +e
 env -u AZURE_OPENAI_ENDPOINT -u AZURE_OPENAI_API_KEY -u AZURE_OPENAI_AD_TOKEN -u AZURE_OPENAI_DEPLOYMENT_NAME \
     -u OPENAI_API_KEY -u OPENAI_BASE_URL -u OPENAI_API_TYPE -u OPENAI_API_VERSION -u OPENAI_ORG_ID -u OPENAI_PROJECT_ID \
-    AOAI_EMULATOR_URL="$url" LD_LIBRARY_PATH="$root/target/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    AOAI_EMULATOR_URL="$url" AOAI_EMULATOR_TOKEN="$emu_token" LD_LIBRARY_PATH="$root/target/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     timeout 900 mono --debug "$out/Aoai.Tests.exe" "$@" | tee "$out/test-output.txt"
 rc=${PIPESTATUS[0]}
 set -e

@@ -237,6 +237,51 @@ pub unsafe extern "C" fn aoai_error_header(
     })
 }
 
+/// Number of headers of the failing response (0 when there was no response).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_error_header_count(err: *const AoaiError) -> u32 {
+    ffi_value!(aoai_error_header_count, 0, {
+        Ok(err
+            .as_ref()
+            .map(|e| e.err.headers.len() as u32)
+            .unwrap_or(0))
+    })
+}
+
+/// Name of header `index` of the failing response (lower-case), or NULL. Borrowed from `err`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_error_header_name(
+    err: *const AoaiError,
+    index: u32,
+    len_out: *mut usize,
+) -> *const c_char {
+    ffi_value!(aoai_error_header_name, std::ptr::null(), {
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(e.cache.get((8, index, 0), len_out, || {
+            e.err.headers.get(index as usize).map(|h| h.0.clone())
+        }))
+    })
+}
+
+/// Value of header `index` of the failing response, or NULL. Borrowed from `err`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_error_header_value(
+    err: *const AoaiError,
+    index: u32,
+    len_out: *mut usize,
+) -> *const c_char {
+    ffi_value!(aoai_error_header_value, std::ptr::null(), {
+        let Some(e) = err.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(e.cache.get((7, index, 0), len_out, || {
+            e.err.headers.get(index as usize).map(|h| h.1.clone())
+        }))
+    })
+}
+
 /// HTTP attempts made before giving up (1 + retries); 0 when no request was sent.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_error_attempts(err: *const AoaiError) -> i32 {

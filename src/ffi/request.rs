@@ -522,6 +522,19 @@ pub unsafe extern "C" fn aoai_request_set_field_json(
     })
 }
 
+/// Removes a top-level field from the request body (no error when it is absent).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_request_remove_field(
+    req: *mut AoaiRequest,
+    key: *const c_char,
+) -> Status {
+    ffi_status!(aoai_request_remove_field, {
+        let r = arg_mut(req, "req")?;
+        r.req.remove_field(arg_str(key, "key")?);
+        Ok(())
+    })
+}
+
 /// Per-request idle limit between chunks in ms (0 = none), overriding the client's.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_request_set_idle_timeout_ms(

@@ -50,6 +50,7 @@ const FILTERED: u32 = 12;
 const SEVERITY: u32 = 13;
 const FINGERPRINT: u32 = 14;
 const LOGPROBS: u32 = 15;
+const HEADER_NAME: u32 = 16;
 
 fn tool(r: &Response, choice: u32, i: u32) -> Option<&crate::response::ToolCall> {
     r.choices.get(choice as usize)?.tool_calls.get(i as usize)
@@ -394,6 +395,52 @@ pub unsafe extern "C" fn aoai_response_header(
         };
         Ok(r.cache.get((HEADER, i as u32, 0), len_out, || {
             Some(r.resp.headers[i].1.clone())
+        }))
+    })
+}
+
+/// Number of response headers (names are lower-case), for listing them with
+/// aoai_response_header_name / aoai_response_header_value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_response_header_count(resp: *const AoaiResponse) -> u32 {
+    ffi_value!(aoai_response_header_count, 0, {
+        Ok(resp
+            .as_ref()
+            .map(|r| r.resp.headers.len() as u32)
+            .unwrap_or(0))
+    })
+}
+
+/// Name of header `index` (lower-case), or NULL when out of range. Borrowed from `resp`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_response_header_name(
+    resp: *const AoaiResponse,
+    index: u32,
+    len_out: *mut usize,
+) -> *const c_char {
+    ffi_value!(aoai_response_header_name, std::ptr::null(), {
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((HEADER_NAME, index, 0), len_out, || {
+            r.resp.headers.get(index as usize).map(|h| h.0.clone())
+        }))
+    })
+}
+
+/// Value of header `index`, or NULL when out of range. Borrowed from `resp`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_response_header_value(
+    resp: *const AoaiResponse,
+    index: u32,
+    len_out: *mut usize,
+) -> *const c_char {
+    ffi_value!(aoai_response_header_value, std::ptr::null(), {
+        let Some(r) = resp.as_ref() else {
+            return Ok(std::ptr::null());
+        };
+        Ok(r.cache.get((HEADER, index, 0), len_out, || {
+            r.resp.headers.get(index as usize).map(|h| h.1.clone())
         }))
     })
 }

@@ -50,7 +50,34 @@ namespace Aoai
             if (!ok)
                 throw new InvalidOperationException("the native aoai library is version " + Version +
                     " but these bindings were built for " + BindingVersion + ": use matching versions");
+            HookProcessExit();
             s_checked = true;
+        }
+
+        private static int s_exitHooked;
+
+        private static void HookProcessExit()
+        {
+            if (System.Threading.Interlocked.Exchange(ref s_exitHooked, 1) != 0) return;
+            AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+        }
+
+        /// <summary>
+        /// Stops the library's threads when the process exits. Mono attaches every library thread
+        /// that ran a callback (notify, token, log) and, at exit, waits for those threads, which
+        /// sit in native code for the life of the runtime: without this a console program hangs
+        /// after Main returns.
+        /// </summary>
+        private static void OnProcessExit(object sender, EventArgs e)
+        {
+            try
+            {
+                Native.aoai_shutdown();
+            }
+            catch
+            {
+                // Exiting anyway.
+            }
         }
 
         /// <summary>A short English description of a status ("rate limited").</summary>
@@ -94,9 +121,12 @@ namespace Aoai
 
         /// <summary>
         /// Sends library logs up to <paramref name="maxLevel"/> to <paramref name="handler"/>
-        /// (null restores the default: stderr when AOAI_LOG is set). Process-wide. The handler
-        /// runs on library threads, possibly concurrently; it must be thread-safe and quick.
-        /// Messages never contain keys or tokens.
+        /// (null turns library logging off). Process-wide; when this returns, the previous
+        /// handler is no longer running. The handler runs on any thread (library threads and
+        /// threads making aoai calls), possibly concurrently: it must be thread-safe and quick,
+        /// must not call the aoai API (no client calls, no SetHandler) and must not touch Unity
+        /// objects (queue the message for the main thread instead). Messages never contain
+        /// keys or tokens.
         /// </summary>
         public static void SetHandler(Action<AoaiLogLevel, string> handler, AoaiLogLevel maxLevel = AoaiLogLevel.Info)
         {

@@ -72,37 +72,11 @@ namespace Aoai
         private static readonly NotifyFn s_notify = OnNotify;
         private static readonly TokenFn s_token = OnToken;
         private static readonly LogFn s_log = OnLog;
-        internal static readonly IntPtr StreamPtr = Marshal.GetFunctionPointerForDelegate(s_stream);
-        internal static readonly IntPtr NotifyPtr = Marshal.GetFunctionPointerForDelegate(s_notify);
-        internal static readonly IntPtr TokenPtr = Marshal.GetFunctionPointerForDelegate(s_token);
-        internal static readonly IntPtr LogPtr = Marshal.GetFunctionPointerForDelegate(s_log);
+        internal static readonly IntPtr StreamPtr = Marshal.GetFunctionPointerForDelegate<EventFn>(s_stream);
+        internal static readonly IntPtr NotifyPtr = Marshal.GetFunctionPointerForDelegate<NotifyFn>(s_notify);
+        internal static readonly IntPtr TokenPtr = Marshal.GetFunctionPointerForDelegate<TokenFn>(s_token);
+        internal static readonly IntPtr LogPtr = Marshal.GetFunctionPointerForDelegate<LogFn>(s_log);
 #endif
-
-        [ThreadStatic] private static bool t_classified;
-
-        /// <summary>
-        /// A library thread that calls into managed code gets attached to the runtime; Mono then
-        /// counts it as a foreground thread and a console program never exits (its Main waits
-        /// for the library's threads, which live as long as the process). Mark such threads as
-        /// background, once per thread. <paramref name="certainlyLibraryThread"/>: the callback
-        /// only ever runs on library threads (notify, token); otherwise (log) the thread is a
-        /// library thread when the callback is its outermost managed frame, i.e. no managed
-        /// caller is below it. The caller's own thread is never touched.
-        /// </summary>
-        private static void MarkLibraryThread(bool certainlyLibraryThread)
-        {
-            if (t_classified) return;
-            t_classified = true;
-            try
-            {
-                if (certainlyLibraryThread || new System.Diagnostics.StackTrace(false).FrameCount <= 2)
-                    System.Threading.Thread.CurrentThread.IsBackground = true;
-            }
-            catch
-            {
-                // Only matters for process exit under Mono; never fail a callback for it.
-            }
-        }
 
         /// <summary>aoai_client_stream: runs on the caller's thread, once per event.</summary>
 #if NET8_0_OR_GREATER
@@ -139,7 +113,6 @@ namespace Aoai
         {
             try
             {
-                MarkLibraryThread(true);
                 var target = GCHandle.FromIntPtr(userData).Target as INotifyTarget;
                 if (target != null) target.OnNotify(op);   // null: a weakly held operation was collected
             }
@@ -160,7 +133,6 @@ namespace Aoai
             TokenState st = null;
             try
             {
-                MarkLibraryThread(true);
                 st = (TokenState)GCHandle.FromIntPtr(userData).Target;
                 string s = Utf8.ReadZ(scope);
                 AccessToken t = st.Provider(s);
@@ -192,7 +164,6 @@ namespace Aoai
         {
             try
             {
-                MarkLibraryThread(false);
                 AoaiLog.Dispatch((AoaiLogLevel)level, Utf8.ReadZ(message));
             }
             catch

@@ -21,7 +21,17 @@ namespace Aoai
         internal const int AOAI_VERSION_MAJOR = 0;
         internal const int AOAI_VERSION_MINOR = 1;
         internal const int AOAI_VERSION_PATCH = 0;
+        internal const int AOAI_EVENT_TEXT_DELTA = 1;
+        internal const int AOAI_EVENT_TOOL_CALL_DELTA = 2;
+        internal const int AOAI_EVENT_FINISH = 3;
+        internal const int AOAI_EVENT_USAGE = 4;
+        internal const int AOAI_EVENT_CONTENT_FILTER = 5;
+        internal const int AOAI_EVENT_REFUSAL_DELTA = 6;
         internal const int AOAI_START_STREAM = 1;
+        internal const int AOAI_OP_PENDING = 0;
+        internal const int AOAI_OP_DONE = 1;
+        internal const int AOAI_OP_FAILED = 2;
+        internal const int AOAI_OP_CANCELLED = 3;
         internal const int AOAI_ROLE_SYSTEM = 0;
         internal const int AOAI_ROLE_DEVELOPER = 1;
         internal const int AOAI_ROLE_USER = 2;

@@ -3,6 +3,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
+using System.Text;
 
 namespace Aoai
 {
@@ -73,25 +74,48 @@ namespace Aoai
         public IReadOnlyList<ToolCall> ToolCalls { get; internal set; }
         /// <summary>Categories the content filter flagged as filtered for this choice (empty when none).</summary>
         public string[] FilteredCategories { get; internal set; }
-        /// <summary>The choice's content_filter_results JSON, or null.</summary>
-        public string ContentFilterJson { get; internal set; }
-        /// <summary>The choice's logprobs JSON, or null.</summary>
-        public string LogprobsJson { get; internal set; }
+
+        internal string ResponseJson;
+
+        /// <summary>The choice's content_filter_results JSON (severity per category), or null.
+        /// Taken from the response JSON on first use.</summary>
+        public string ContentFilterJson
+        {
+            get { return JsonPath.Find(ResponseJson, "choices", Index, "content_filter_results"); }
+        }
+
+        /// <summary>The choice's logprobs JSON, or null. Taken from the response JSON on first use.</summary>
+        public string LogprobsJson
+        {
+            get
+            {
+                string v = JsonPath.Find(ResponseJson, "choices", Index, "logprobs");
+                return v == "null" ? null : v;
+            }
+        }
     }
 
     /// <summary>A finished response (or the assembled result of a stream), fully managed.</summary>
     public abstract class AoaiResponse
     {
-        /// <summary>Headers copied from every response (names are case-insensitive). Add
-        /// more through AoaiClientOptions.CapturedHeaders.</summary>
+        /// <summary>Headers copied from every response (names are case-insensitive); add more
+        /// through AoaiClientOptions.CapturedHeaders. Request id and region have their own
+        /// properties. Kept short: every header is one more native lookup per response.</summary>
         internal static readonly string[] DefaultCapturedHeaders = {
-            "apim-request-id", "x-request-id", "x-ms-region", "x-ms-deployment-name",
-            "x-ms-client-request-id", "x-ms-rai-invoked", "content-type", "date",
-            "x-ratelimit-limit-requests", "x-ratelimit-limit-tokens",
             "x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens",
-            "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
-            "openai-organization", "openai-processing-ms", "openai-version",
+            "x-ratelimit-limit-requests", "x-ratelimit-limit-tokens",
+            "x-ms-client-request-id",
         };
+
+        private static readonly byte[][] DefaultCapturedHeaderNames = EncodeAll(DefaultCapturedHeaders);
+
+        internal static byte[][] EncodeAll(IList<string> names)
+        {
+            var list = new List<byte[]>(names.Count);
+            foreach (string n in names)
+                if (!string.IsNullOrEmpty(n)) list.Add(Utf8.Encode(n.ToLowerInvariant(), "header name"));
+            return list.ToArray();
+        }
 
         private Dictionary<string, string> _headers;
 
@@ -116,8 +140,23 @@ namespace Aoai
         public Usage Usage { get; private set; }
         /// <summary>Categories the prompt filter flagged as filtered (empty when none).</summary>
         public string[] PromptFilterCategories { get; private set; }
-        /// <summary>content_filter_results JSON of each prompt_filter_results entry.</summary>
-        public IReadOnlyList<string> PromptFilterJson { get; private set; }
+        /// <summary>content_filter_results JSON of each prompt_filter_results entry (taken from
+        /// the response JSON on first use).</summary>
+        public IReadOnlyList<string> PromptFilterJson
+        {
+            get
+            {
+                var list = new List<string>();
+                string arr = JsonPath.Find(Json, "prompt_filter_results") ?? JsonPath.Find(Json, "prompt_annotations");
+                for (int i = 0; arr != null; i++)
+                {
+                    string entry = JsonPath.Find(arr, i);
+                    if (entry == null) break;
+                    list.Add(JsonPath.Find(entry, "content_filter_results"));
+                }
+                return list.AsReadOnly();
+            }
+        }
 
         /// <summary>Text of choice 0 (null when there is none).</summary>
         public string Text { get { return Choices.Count > 0 ? Choices[0].Text : null; } }
@@ -132,7 +171,7 @@ namespace Aoai
             return name != null && _headers.TryGetValue(name, out v) ? v : null;
         }
 
-        internal unsafe void Fill(IntPtr r, IList<string> extraHeaders)
+        internal unsafe void Fill(IntPtr r, byte[][] extraHeaders)
         {
             UIntPtr len;
             Id = Utf8.Read(Native.aoai_response_id(r, &len), len);
@@ -156,8 +195,7 @@ namespace Aoai
                 c.Text = Utf8.Read(Native.aoai_response_text(r, i, &len), len);
                 c.FinishReason = Utf8.Read(Native.aoai_response_finish_reason(r, i, &len), len);
                 c.Refusal = Utf8.Read(Native.aoai_response_refusal(r, i, &len), len);
-                c.ContentFilterJson = Utf8.Read(Native.aoai_response_content_filter_json(r, i, &len), len);
-                c.LogprobsJson = Utf8.Read(Native.aoai_response_logprobs_json(r, i, &len), len);
+                c.ResponseJson = Json;
                 c.FilteredCategories = ErrorInfo.SplitList(Utf8.Read(Native.aoai_response_filtered_categories(r, (int)i, &len), len));
                 uint tc = Native.aoai_response_tool_call_count(r, i);
                 var calls = new List<ToolCall>((int)tc);
@@ -174,27 +212,21 @@ namespace Aoai
             Choices = choices.AsReadOnly();
 
             PromptFilterCategories = ErrorInfo.SplitList(Utf8.Read(Native.aoai_response_filtered_categories(r, -1, &len), len));
-            uint pf = Native.aoai_response_prompt_filter_count(r);
-            var pfj = new List<string>((int)pf);
-            for (uint i = 0; i < pf; i++) pfj.Add(Utf8.Read(Native.aoai_response_prompt_filter_json(r, i, &len), len));
-            PromptFilterJson = pfj.AsReadOnly();
 
             _headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            CaptureHeaders(r, DefaultCapturedHeaders);
+            CaptureHeaders(r, DefaultCapturedHeaderNames);
             if (extraHeaders != null) CaptureHeaders(r, extraHeaders);
         }
 
-        private unsafe void CaptureHeaders(IntPtr r, IList<string> names)
+        private unsafe void CaptureHeaders(IntPtr r, byte[][] names)
         {
-            foreach (string h in names)
+            foreach (byte[] name in names)
             {
-                if (string.IsNullOrEmpty(h) || _headers.ContainsKey(h)) continue;
-                byte[] name = Utf8.Encode(h, "header name");
                 UIntPtr len;
                 fixed (byte* p = name)
                 {
                     string v = Utf8.Read(Native.aoai_response_header(r, p, &len), len);
-                    if (v != null) _headers[h] = v;
+                    if (v != null) _headers[Encoding.UTF8.GetString(name, 0, name.Length - 1)] = v;
                 }
             }
         }

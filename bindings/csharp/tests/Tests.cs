@@ -88,6 +88,8 @@ namespace Aoai.Tests
     internal static class Emu
     {
         public static string Url;
+        /// <summary>The bearer token the emulator accepts (its --token).</summary>
+        public static string Token;
 
         public static string Http(string method, string path, string body)
         {
@@ -161,6 +163,7 @@ namespace Aoai.Tests
         private static int Main(string[] args)
         {
             Emu.Url = Environment.GetEnvironmentVariable("AOAI_EMULATOR_URL");
+            Emu.Token = Environment.GetEnvironmentVariable("AOAI_EMULATOR_TOKEN") ?? "emulator-token";
             if (string.IsNullOrEmpty(Emu.Url))
             {
                 Console.Error.WriteLine("AOAI_EMULATOR_URL is not set (run bindings/csharp/test.sh)");
@@ -249,6 +252,24 @@ namespace Aoai.Tests
                 Assert.Equal(n, AoaiLibrary.VersionNumber, "version number matches version string");
                 Assert.Equal(AoaiLibrary.BindingVersion, AoaiLibrary.Version, "bindings generated from this header version");
                 AoaiLibrary.EnsureCompatible();
+            });
+
+            Add("json path: raw values by key and index, escapes, malformed input", () =>
+            {
+                string j = "{ \"a\" : {\"b\":[1, {\"c\":\"x]}\\\"y\"}, [2,3]]}, \"k\\u0041\":true, \"n\":null, \"s\":\"q\\\"\"}";
+                Assert.Equal("{\"b\":[1, {\"c\":\"x]}\\\"y\"}, [2,3]]}", JsonPath.Find(j, "a"), "object value");
+                Assert.Equal("1", JsonPath.Find(j, "a", "b", 0), "array element");
+                Assert.Equal("\"x]}\\\"y\"", JsonPath.Find(j, "a", "b", 1, "c"), "string with brackets and escapes");
+                Assert.Equal("3", JsonPath.Find(j, "a", "b", 2, 1), "nested array");
+                Assert.Equal("true", JsonPath.Find(j, "kA"), "escaped key");
+                Assert.Equal("null", JsonPath.Find(j, "n"), "null literal");
+                Assert.Equal("\"q\\\"\"", JsonPath.Find(j, "s"), "last key");
+                Assert.Equal(null, JsonPath.Find(j, "a", "b", 3), "index out of range");
+                Assert.Equal(null, JsonPath.Find(j, "missing"), "missing key");
+                Assert.Equal(null, JsonPath.Find(j, "a", 0), "index into an object");
+                Assert.Equal(null, JsonPath.Find("{\"a\":[1,2", "a"), "truncated");
+                Assert.Equal(null, JsonPath.Find(null, "a"), "null text");
+                Assert.Equal(j, JsonPath.Find(j), "empty path: the whole value");
             });
 
             // ---------------------------------------------------------------- configuration
@@ -360,13 +381,15 @@ namespace Aoai.Tests
                 var o = Options();
                 o.Headers["x-test-tag"] = "cs-test-123";
                 o.ApiVersion = "2024-06-01";
-                o.CapturedHeaders.Add("x-content-type-options");
+                o.CapturedHeaders.Add("X-Content-Type-Options");
+                o.CapturedHeaders.Add("apim-request-id");
                 using (var c = new AoaiClient(o))
                 {
                     var resp = c.Chat(ChatRequest.FromPrompt("headers"));
                     Assert.True(Regex.IsMatch(resp.GetHeader("X-MS-Client-Request-Id") ?? "", "^[0-9a-f-]{36}$"),
                         "the library's per-call id echoed, case-insensitive lookup: " + resp.GetHeader("x-ms-client-request-id"));
                     Assert.Equal("nosniff", resp.GetHeader("x-content-type-options"), "extra captured header");
+                    Assert.Equal(resp.RequestId, resp.GetHeader("apim-request-id"), "request id header");
                 }
                 string recorded = Emu.Requests();
                 Assert.Contains("api-version=2024-06-01", recorded, "api-version in the query");
@@ -400,10 +423,11 @@ namespace Aoai.Tests
                     Assert.Equal(1, resp.Attempts, "attempts");
                     Assert.True(resp.Created.HasValue, "created");
                     Assert.True(Regex.IsMatch(resp.RequestId ?? "", "^[0-9a-f-]{36}$"), "request id is a uuid: " + resp.RequestId);
-                    Assert.Equal(resp.RequestId, resp.GetHeader("apim-request-id"), "request id header");
                     Assert.Equal("East US", resp.Region, "region");
                     Assert.Equal("99000", resp.GetHeader("x-ratelimit-remaining-tokens"), "rate-limit header");
-                    Assert.True(resp.Headers.ContainsKey("x-ms-region"), "headers dictionary");
+                    Assert.Equal("99", resp.GetHeader("X-RateLimit-Remaining-Requests"), "case-insensitive lookup");
+                    Assert.True(resp.Headers.ContainsKey("x-ratelimit-limit-tokens"), "headers dictionary");
+                    Assert.Equal(null, resp.GetHeader("x-ms-region"), "only the captured set is copied");
                     Assert.Equal(null, resp.GetHeader("x-not-there"), "absent header");
                     // Usage: prompt words = "You are terse." (3) + "one two three" (3); completion = 10 words.
                     Assert.Equal(6L, resp.Usage.PromptTokens.Value, "prompt tokens");
@@ -824,6 +848,52 @@ namespace Aoai.Tests
                 }
             });
 
+            Add("async: cancellation racing completion, 200 calls from 8 threads", () =>
+            {
+                long opsReleased = HandleStats.ReleasedCount(HandleKind.Operation);
+                var rnd = new Random(42);
+                var delays = Enumerable.Range(0, 200).Select(i => rnd.Next(0, 30)).ToArray();
+                int done = 0, canceled = 0;
+                using (var c = NewClient())
+                {
+                    var workers = Enumerable.Range(0, 8).Select(w => Task.Run(() =>
+                    {
+                        for (int i = w; i < 200; i += 8)
+                        {
+                            using (var r = ChatRequest.FromPrompt("[[emu:delay-ms=" + (i % 20) + "]] race " + i))
+                            using (var cts = new CancellationTokenSource())
+                            {
+                                Task<ChatResponse> t = c.ChatAsync(r, cts.Token);
+                                if (delays[i] > 0) Thread.Sleep(delays[i]);
+                                cts.Cancel();
+                                try
+                                {
+                                    Assert.Equal(EchoPrefix + "race " + i, t.Result.Text, "result " + i);
+                                    Interlocked.Increment(ref done);
+                                }
+                                catch (AggregateException e)
+                                {
+                                    if (!(e.InnerException is OperationCanceledException)) throw;
+                                    Assert.True(t.IsCanceled, "cancelled task " + i + " is Canceled");
+                                    Interlocked.Increment(ref canceled);
+                                }
+                            }
+                        }
+                    })).ToArray();
+                    Assert.True(Task.WaitAll(workers, 45000), "no hang");
+                }
+                Assert.Equal(200, done + canceled, "every call ended");
+                Assert.True(done > 0 && canceled > 0, "both outcomes happened: done " + done + ", cancelled " + canceled);
+                // Every operation handle (and its GCHandle) was released by the cleanup path.
+                long released = 0;
+                for (int i = 0; i < 100 && released < 200; i++)
+                {
+                    released = HandleStats.ReleasedCount(HandleKind.Operation) - opsReleased;
+                    if (released < 200) Thread.Sleep(20);
+                }
+                Assert.Equal(200L, released, "native operations freed");
+            });
+
             Add("async: disposing the client ends pending tasks and silences callbacks", () =>
             {
                 var c = NewClient();
@@ -917,6 +987,8 @@ namespace Aoai.Tests
                     Assert.Equal(EchoPrefix + "stream this please", whole, "non-stream text");
                     Assert.Equal(whole, sb.ToString(), "joined deltas == non-stream text");
                     Assert.Equal(whole, assembled.Text, "assembled response");
+                    Assert.Equal(1, assembled.PromptFilterJson.Count, "assembled prompt filter results");
+                    Assert.Contains("\"severity\"", assembled.Choices[0].ContentFilterJson, "assembled choice filter results");
                     Assert.Equal("stop", finish, "finish event");
                     Assert.True(usage != null && usage.TotalTokens == assembled.Usage.TotalTokens, "usage event matches");
                     Assert.True(promptCats != null && promptCats.Length == 0, "prompt filter event without categories");
@@ -1070,7 +1142,7 @@ namespace Aoai.Tests
                         Interlocked.Increment(ref calls);
                         seenScope = scope;
                         providerThread = Thread.CurrentThread.ManagedThreadId;
-                        return new AccessToken("emulator-token", DateTimeOffset.UtcNow.AddHours(1));
+                        return new AccessToken(Emu.Token, DateTimeOffset.UtcNow.AddHours(1));
                     },
                 };
                 using (var c = new AoaiClient(o))
@@ -1080,13 +1152,13 @@ namespace Aoai.Tests
                     Assert.Equal(1, Volatile.Read(ref calls), "token cached: one provider call");
                     Assert.Equal("https://cognitiveservices.azure.com/.default", seenScope, "default scope");
                     Assert.True(providerThread != caller, "provider ran on a library thread");
-                    Assert.NotContains("emulator-token", c.Describe(), "token not in describe");
+                    Assert.NotContains(Emu.Token, c.Describe(), "token not in describe");
                     // Pushing a token replaces the cached one.
-                    c.SetToken("emulator-token", DateTimeOffset.UtcNow.AddHours(2));
+                    c.SetToken(Emu.Token, DateTimeOffset.UtcNow.AddHours(2));
                     Assert.Equal(EchoPrefix + "pushed", c.Chat("pushed"), "after SetToken");
                 }
                 string recorded = Emu.Requests();
-                Assert.Contains("\"authorization\":\"Bearer emulator-token\"", recorded, "bearer header sent");
+                Assert.Contains("\"authorization\":\"Bearer " + Emu.Token + "\"", recorded, "bearer header sent");
                 Assert.NotContains("\"api-key\"", recorded, "never also api-key");
 
                 // A provider that throws: AoaiAuthenticationException(Credential) with the cause inside.
@@ -1105,6 +1177,37 @@ namespace Aoai.Tests
                     Assert.Equal(401, Assert.Throws<AoaiAuthenticationException>(() => c.Chat("bad token"), "wrong token").HttpStatus, "401");
             });
 
+            Add("credential and scope options reach the library", () =>
+            {
+                var o = new AoaiClientOptions
+                {
+                    Endpoint = Emu.Url, Deployment = "gpt-4o", UseEnvironment = false,
+                    Credential = "azure_cli", TokenScope = "api://custom/.default",
+                };
+                using (var c = new AoaiClient(o))
+                {
+                    string d = c.Describe();
+                    Assert.Contains("\"credential\": \"azure_cli\"", d, "credential in describe");
+                    Assert.Contains("api://custom/.default", d, "scope in describe");
+                }
+                o.Credential = "{\"type\":\"chain\",\"sources\":[\"managed_identity\",\"azure_cli\"]}";
+                o.TokenScope = null;
+                try
+                {
+                    using (var c = new AoaiClient(o)) Assert.Contains("managed_identity", c.Describe(), "chain in describe");
+                }
+                catch (ArgumentException e)
+                {
+                    throw new Exception("chain spec refused: " + e.Message);
+                }
+                o.Credential = "bogus_source";
+                var ex = Assert.Throws<ArgumentException>(() => new AoaiClient(o).Dispose(), "unknown credential");
+                Assert.Contains("bogus_source", ex.Message, "message names it");
+                o.Credential = "{not json";
+                ex = Assert.Throws<ArgumentException>(() => new AoaiClient(o).Dispose(), "bad credential JSON");
+                Assert.Equal(AoaiStatus.InvalidJson, ((AoaiException)ex.InnerException).Status, "json status");
+            });
+
             Add("log callback receives library messages", () =>
             {
                 var lines = new List<string>();
@@ -1112,10 +1215,9 @@ namespace Aoai.Tests
                 AoaiLog.SetHandler((level, msg) => { lock (lines) { lines.Add(level + " " + msg); threads.Add(Thread.CurrentThread.ManagedThreadId); } }, AoaiLogLevel.Debug);
                 try
                 {
-                    // On a foreground thread of ours: log calls made on it must leave it foreground
-                    // (only library threads are switched to background).
+                    // Log lines come from the calling thread (a failing call logs there) and from
+                    // library threads (async calls).
                     Exception error = null;
-                    bool stillForeground = false;
                     int callerId = 0;
                     var th = new Thread(() =>
                     {
@@ -1128,14 +1230,12 @@ namespace Aoai.Tests
                                 using (var r = ChatRequest.FromPrompt("async log"))
                                     c.ChatAsync(r).Wait();
                             }
-                            stillForeground = !Thread.CurrentThread.IsBackground;
                         }
                         catch (Exception e) { error = e; }
                     });
                     th.Start();
                     th.Join();
                     if (error != null) throw error;
-                    Assert.True(stillForeground, "the calling thread stays a foreground thread");
                     lock (lines) Assert.True(threads.Contains(callerId), "some log lines came from the calling thread");
                 }
                 finally
@@ -1234,6 +1334,46 @@ namespace Aoai.Tests
                 UnityEditor.AssemblyReloadEvents.RaiseBeforeAssemblyReload();
                 Assert.True(!chat.HasClient, "client disposed before an assembly reload");
                 UnityStubDriver.Call(chat, "OnDestroy");
+            });
+
+            Add("wrong thread: blocking calls from a notify callback are refused", () =>
+            {
+                Exception fromChat = null, fromShutdown = null;
+                using (var c = NewClient())
+                using (var r = ChatRequest.FromPrompt("wrong thread"))
+                using (var op = c.StartChat(r, true))
+                using (var done = new ManualResetEventSlim())
+                {
+                    int once = 0;
+                    op.SetNotify(() =>
+                    {
+                        if (Interlocked.Exchange(ref once, 1) != 0) return;
+                        try { c.Chat("from the callback"); } catch (Exception e) { fromChat = e; }
+                        try { AoaiLibrary.Shutdown(); } catch (Exception e) { fromShutdown = e; }
+                        done.Set();
+                    });
+                    Assert.True(done.Wait(10000), "notified");
+                }
+                Assert.True(fromChat is InvalidOperationException, "Chat from a callback: " + fromChat);
+                Assert.Equal(AoaiStatus.WrongThread, ((AoaiException)fromChat.InnerException).Status, "status");
+                Assert.True(fromShutdown is InvalidOperationException, "Shutdown from a callback: " + fromShutdown);
+            });
+
+            // Last: stops the library runtime (a later call starts a new one).
+            Add("shutdown: live clients fail with Shutdown, new clients work", () =>
+            {
+                var old = NewClient();
+                Assert.Equal(EchoPrefix + "before", old.Chat("before"), "before shutdown");
+                AoaiLibrary.Shutdown();
+                var ex = Assert.Throws<AoaiException>(() => old.Chat("after"), "old client");
+                Assert.Equal(AoaiStatus.Shutdown, ex.Status, "status");
+                old.Dispose();
+                using (var c = NewClient())
+                {
+                    Assert.Equal(EchoPrefix + "new runtime", c.Chat("new runtime"), "new client after shutdown");
+                    using (var r = ChatRequest.FromPrompt("async after shutdown"))
+                        Assert.Equal(EchoPrefix + "async after shutdown", c.ChatAsync(r).Result.Text, "async after shutdown");
+                }
             });
         }
 

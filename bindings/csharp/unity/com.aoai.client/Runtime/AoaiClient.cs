@@ -20,7 +20,7 @@ namespace Aoai
     {
         private readonly ClientHandle _handle;
         private readonly TokenState _token;
-        private readonly string[] _capturedHeaders;
+        private readonly byte[][] _capturedHeaders;
         private readonly object _pendingLock = new object();
         private readonly HashSet<PendingCall> _pending = new HashSet<PendingCall>();
         private bool _disposed;
@@ -30,6 +30,7 @@ namespace Aoai
         {
             if (options == null) throw new ArgumentNullException("options");
             AoaiLibrary.EnsureCompatible();
+            _capturedHeaders = AoaiResponse.EncodeAll(options.CapturedHeaders);
             GCHandle tokenHandle = default(GCHandle);
             IntPtr tokenUd = IntPtr.Zero;
             if (options.TokenProvider != null)
@@ -53,13 +54,12 @@ namespace Aoai
                 if (tokenHandle.IsAllocated) tokenHandle.Free();
                 throw;
             }
-            _capturedHeaders = new List<string>(options.CapturedHeaders).ToArray();
         }
 
         private AoaiClient(IntPtr client)
         {
             _handle = new ClientHandle(client, IntPtr.Zero);
-            _capturedHeaders = new string[0];
+            _capturedHeaders = null;
         }
 
         /// <summary>A client from environment variables only (AZURE_OPENAI_ENDPOINT,
@@ -352,26 +352,35 @@ namespace Aoai
         }
 
 #if NETSTANDARD2_1_OR_GREATER || NET8_0_OR_GREATER
-        /// <summary>Streams a chat request as an async sequence of events. Cancelling the token
-        /// closes the connection; the loop then ends with OperationCanceledException.</summary>
+        /// <summary>Streams a chat request as an async sequence of events. The call starts when
+        /// the enumeration starts (keep the request alive until then). Cancelling the token
+        /// closes the connection; the loop then ends with OperationCanceledException. A failure
+        /// is thrown by the enumerator as the matching exception.</summary>
         public IAsyncEnumerable<StreamEvent> ChatStreamAsync(ChatRequest request, CancellationToken cancellationToken = default)
         {
             if (request == null) throw new ArgumentNullException(nameof(request));
-            return StreamAsync(StartChat(request, true), cancellationToken);
+            ThrowIfDisposed();
+            return StreamAsync(request, cancellationToken);
         }
 
         /// <summary>Streams a completion request as an async sequence of events.</summary>
         public IAsyncEnumerable<StreamEvent> CompleteStreamAsync(CompletionRequest request, CancellationToken cancellationToken = default)
         {
             if (request == null) throw new ArgumentNullException(nameof(request));
-            return StreamAsync(StartCompletion(request, true), cancellationToken);
+            ThrowIfDisposed();
+            return StreamAsync(request, cancellationToken);
         }
 
-        private static async IAsyncEnumerable<StreamEvent> StreamAsync(AoaiOperation op, [EnumeratorCancellation] CancellationToken cancellationToken)
+        private async IAsyncEnumerable<StreamEvent> StreamAsync(AoaiRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            using (op)
+            cancellationToken.ThrowIfCancellationRequested();
             using (var signal = new SemaphoreSlim(0))
+            using (AoaiOperation op = request is ChatRequest chat
+                ? (AoaiOperation)StartChat(chat, true)
+                : StartCompletion((CompletionRequest)request, true))
             {
+                // The notify callback only releases the semaphore; events are drained here, on
+                // the consumer's side. op is disposed before signal (no Release after Dispose).
                 op.SetNotify(() => signal.Release());
                 using (cancellationToken.Register(o => ((AoaiOperation)o).Cancel(), op))
                 {

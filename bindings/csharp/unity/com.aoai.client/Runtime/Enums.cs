@@ -62,26 +62,26 @@ namespace Aoai
     {
         None = 0,
         /// <summary>A piece of a choice's text (whole UTF-8 code points).</summary>
-        TextDelta = NativeExtra.AOAI_EVENT_TEXT_DELTA,
+        TextDelta = Native.AOAI_EVENT_TEXT_DELTA,
         /// <summary>A piece of a tool call: index, id and name on the first piece, argument fragment in Text.</summary>
-        ToolCallDelta = NativeExtra.AOAI_EVENT_TOOL_CALL_DELTA,
+        ToolCallDelta = Native.AOAI_EVENT_TOOL_CALL_DELTA,
         /// <summary>A choice finished; FinishReason says why.</summary>
-        Finish = NativeExtra.AOAI_EVENT_FINISH,
+        Finish = Native.AOAI_EVENT_FINISH,
         /// <summary>Token usage (requested with StreamIncludeUsage).</summary>
-        Usage = NativeExtra.AOAI_EVENT_USAGE,
+        Usage = Native.AOAI_EVENT_USAGE,
         /// <summary>Content-filter results for the prompt (Choice -1) or an annotation of a choice.</summary>
-        ContentFilter = NativeExtra.AOAI_EVENT_CONTENT_FILTER,
+        ContentFilter = Native.AOAI_EVENT_CONTENT_FILTER,
         /// <summary>A piece of a refusal message.</summary>
-        RefusalDelta = NativeExtra.AOAI_EVENT_REFUSAL_DELTA,
+        RefusalDelta = Native.AOAI_EVENT_REFUSAL_DELTA,
     }
 
     /// <summary>State of a non-blocking operation.</summary>
     public enum OperationState
     {
-        Pending = NativeExtra.AOAI_OP_PENDING,
-        Done = NativeExtra.AOAI_OP_DONE,
-        Failed = NativeExtra.AOAI_OP_FAILED,
-        Cancelled = NativeExtra.AOAI_OP_CANCELLED,
+        Pending = Native.AOAI_OP_PENDING,
+        Done = Native.AOAI_OP_DONE,
+        Failed = Native.AOAI_OP_FAILED,
+        Cancelled = Native.AOAI_OP_CANCELLED,
     }
 
     /// <summary>Levels of library log messages.</summary>

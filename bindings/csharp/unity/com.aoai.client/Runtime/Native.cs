@@ -21,28 +21,6 @@ namespace Aoai
         internal const int BindingVersionNumber = (AOAI_VERSION_MAJOR << 16) | (AOAI_VERSION_MINOR << 8) | AOAI_VERSION_PATCH;
     }
 
-    /// <summary>
-    /// Constants of the C API that the generated header does not contain: cbindgen drops
-    /// <c>AOAI_EVENT_*</c> and <c>AOAI_OP_*</c> because the Rust source defines them as
-    /// <c>EventKind::X as i32</c> / <c>Phase::X as i32</c>. Values from src/stream.rs and src/op.rs.
-    /// Kept in their own class so a fixed header (the generator then emits them into Native)
-    /// does not clash.
-    /// </summary>
-    internal static class NativeExtra
-    {
-        internal const int AOAI_EVENT_TEXT_DELTA = 1;
-        internal const int AOAI_EVENT_TOOL_CALL_DELTA = 2;
-        internal const int AOAI_EVENT_FINISH = 3;
-        internal const int AOAI_EVENT_USAGE = 4;
-        internal const int AOAI_EVENT_CONTENT_FILTER = 5;
-        internal const int AOAI_EVENT_REFUSAL_DELTA = 6;
-
-        internal const int AOAI_OP_PENDING = 0;
-        internal const int AOAI_OP_DONE = 1;
-        internal const int AOAI_OP_FAILED = 2;
-        internal const int AOAI_OP_CANCELLED = 3;
-    }
-
     /// <summary>UTF-8 by hand: portable across Mono, IL2CPP, .NET Framework and CoreCLR.</summary>
     internal static unsafe class Utf8
     {

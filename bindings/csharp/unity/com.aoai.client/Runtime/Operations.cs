@@ -198,7 +198,19 @@ namespace Aoai
             {
                 int state;
                 Errors.Check(Native.aoai_op_poll(l.Ptr, &state));
-                if (!partial && (state == NativeExtra.AOAI_OP_FAILED || state == NativeExtra.AOAI_OP_CANCELLED))
+                if (partial && state != Native.AOAI_OP_PENDING)
+                {
+                    // After a cancel the state is Cancelled at once, but the worker hands over
+                    // what it had received only when it has ended (a moment later): wait for that.
+                    int finished = 0;
+                    for (int i = 0; i < 2000; i++)
+                    {
+                        Errors.Check(Native.aoai_op_is_finished(l.Ptr, &finished));
+                        if (finished != 0) break;
+                        Thread.Sleep(1);
+                    }
+                }
+                if (!partial && (state == Native.AOAI_OP_FAILED || state == Native.AOAI_OP_CANCELLED))
                     throw _client.ErrorFromOperation(l.Ptr, CancellationToken.None);
                 IntPtr resp;
                 int st = partial ? Native.aoai_op_take_partial_response(l.Ptr, &resp) : Native.aoai_op_take_response(l.Ptr, &resp);
@@ -231,7 +243,8 @@ namespace Aoai
             return _response;
         }
 
-        /// <summary>For a failed or cancelled stream: what arrived before the end (once).</summary>
+        /// <summary>For a failed or cancelled stream: what arrived before the end (once). Right
+        /// after Cancel() this waits (up to 2 s) for the library's worker to hand it over.</summary>
         public ChatResponse GetPartialResponse()
         {
             return Client.ReadChat(TakeResponse(true));
@@ -307,8 +320,8 @@ namespace Aoai
                 if (Volatile.Read(ref _done) != 0) return;
             }
             int state;
-            if (Native.aoai_op_poll(op, &state) != Native.AOAI_STATUS_OK) state = NativeExtra.AOAI_OP_FAILED;
-            if (state == NativeExtra.AOAI_OP_PENDING) return;
+            if (Native.aoai_op_poll(op, &state) != Native.AOAI_STATUS_OK) state = Native.AOAI_OP_FAILED;
+            if (state == Native.AOAI_OP_PENDING) return;
             if (Interlocked.Exchange(ref _done, 1) != 0) return;
             try
             {
@@ -363,7 +376,7 @@ namespace Aoai
 
         protected override unsafe void Finish(IntPtr op, int state)
         {
-            if (state == NativeExtra.AOAI_OP_DONE)
+            if (state == Native.AOAI_OP_DONE)
             {
                 IntPtr resp;
                 int st = Native.aoai_op_take_response(op, &resp);
@@ -371,7 +384,7 @@ namespace Aoai
                 _tcs.TrySetResult(_read(resp));
                 return;
             }
-            if (state == NativeExtra.AOAI_OP_CANCELLED && Token.IsCancellationRequested)
+            if (state == Native.AOAI_OP_CANCELLED && Token.IsCancellationRequested)
             {
                 _tcs.TrySetCanceled(Token);
                 return;
