@@ -16,7 +16,9 @@
  *   (thread-safe), AoaiResponse and AoaiError (immutable), AoaiEvent, AoaiOp (one thread at a
  *   time, except aoai_op_cancel from any thread). Each has one *_free, which accepts NULL.
  * - Callbacks take `void *user_data` first. No `bool` in the ABI: flags are int32_t 0/1.
- * - Requires C99 (or C++11). Link: -laoai (shared) or libaoai.a with -lpthread -ldl -lm.
+ * - Requires C99 (or C++11). Link: `pkg-config --libs aoai` (-laoai) or CMake aoai::aoai;
+ *   statically libaoai.a with -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc (aoai-static.pc,
+ *   aoai::aoai_static). Windows DLL, macOS dylib, AOAI_API: see docs/building.md.
  */
 
 #ifndef AOAI_H
@@ -29,6 +31,24 @@
 
 #include <stdint.h>
 #include <stddef.h>
+/* AOAI_API marks every function of the library. Windows: __declspec(dllimport), for aoai.dll
+ * through its import library aoai.dll.lib; define AOAI_STATIC when linking the static aoai.lib
+ * instead. Elsewhere: default visibility. Define AOAI_API yourself to override it. Calls use the
+ * platform's C calling convention (cdecl on 32-bit x86 Windows: build with the default /Gd). */
+#ifndef AOAI_API
+#  if defined(_WIN32) || defined(__CYGWIN__)
+#    ifdef AOAI_STATIC
+#      define AOAI_API
+#    else
+#      define AOAI_API __declspec(dllimport)
+#    endif
+#  elif defined(__GNUC__) && __GNUC__ >= 4
+#    define AOAI_API __attribute__((visibility("default")))
+#  else
+#    define AOAI_API
+#  endif
+#endif
+
 /** (MAJOR << 16) | (MINOR << 8) | PATCH; compare with aoai_version_number(). */
 #define AOAI_VERSION_NUMBER ((AOAI_VERSION_MAJOR << 16) | (AOAI_VERSION_MINOR << 8) | AOAI_VERSION_PATCH)
 #define AOAI_VERSION_STRING "0.1.0"
@@ -362,13 +382,17 @@ extern "C" {
  * Thread-safe on a shared client; from a library callback thread it returns
  * AOAI_STATUS_WRONG_THREAD.
  */
-AoaiStatus aoai_chat_simple(const struct AoaiClient *client, const char *prompt, char **text_out);
+AOAI_API
+AoaiStatus aoai_chat_simple(const struct AoaiClient *client,
+                            const char *prompt,
+                            char **text_out);
 
 /**
  * The legacy-completions one-liner: like aoai_chat_simple with the completions endpoint.
  * Thread-safe on a shared client; from a library callback thread it returns
  * AOAI_STATUS_WRONG_THREAD.
  */
+AOAI_API
 AoaiStatus aoai_completion_simple(const struct AoaiClient *client,
                                   const char *prompt,
                                   char **text_out);
@@ -380,6 +404,7 @@ AoaiStatus aoai_completion_simple(const struct AoaiClient *client,
  * Thread-safe on a shared client; from a library callback thread it returns
  * AOAI_STATUS_WRONG_THREAD.
  */
+AOAI_API
 AoaiStatus aoai_client_send(const struct AoaiClient *client,
                             const struct AoaiRequest *req,
                             struct AoaiResponse **resp_out);
@@ -393,6 +418,7 @@ AoaiStatus aoai_client_send(const struct AoaiClient *client,
  * Embeddings give AOAI_STATUS_INVALID_ARGUMENT; a library callback thread gets
  * AOAI_STATUS_WRONG_THREAD.
  */
+AOAI_API
 AoaiStatus aoai_client_stream(const struct AoaiClient *client,
                               const struct AoaiRequest *req,
                               AoaiEventCallback callback,
@@ -403,107 +429,109 @@ AoaiStatus aoai_client_stream(const struct AoaiClient *client,
  * Azure resource URL (`https://NAME.openai.azure.com`).
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_endpoint(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_endpoint(struct AoaiOptions *opts, const char *value);
 
 /**
  * OpenAI-compatible base URL (`https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`).
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_base_url(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_base_url(struct AoaiOptions *opts, const char *value);
 
 /**
  * Default deployment (Azure) or model (OpenAI).
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_deployment(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_deployment(struct AoaiOptions *opts, const char *value);
 
 /**
  * Azure api-version (default 2024-10-21); "v1" or "preview" select the v1 API.
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_api_version(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_api_version(struct AoaiOptions *opts, const char *value);
 
 /**
  * OpenAI-Organization header.
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_organization(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_organization(struct AoaiOptions *opts, const char *value);
 
 /**
  * OpenAI-Project header.
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_project(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_project(struct AoaiOptions *opts, const char *value);
 
 /**
  * Entra ID token scope (default https://cognitiveservices.azure.com/.default).
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_token_scope(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_token_scope(struct AoaiOptions *opts, const char *value);
 
 /**
  * Proxy URL for all requests, or "none" to ignore HTTPS_PROXY/HTTP_PROXY.
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_proxy(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_proxy(struct AoaiOptions *opts, const char *value);
 
 /**
  * PEM file with extra trusted root certificates.
  * `value` is copied; NULL clears the option (falls back to JSON config and environment).
  */
-AoaiStatus aoai_options_set_ca_file(struct AoaiOptions *opts, const char *value);
+AOAI_API AoaiStatus aoai_options_set_ca_file(struct AoaiOptions *opts, const char *value);
 
 /**
  * Connect time limit in ms (default 10000; 0 = none).
  */
-AoaiStatus aoai_options_set_connect_timeout_ms(struct AoaiOptions *opts, uint64_t value);
+AOAI_API AoaiStatus aoai_options_set_connect_timeout_ms(struct AoaiOptions *opts, uint64_t value);
 
 /**
  * Time limit from sending to the response head, in ms (default 0 = none; total applies).
  */
-AoaiStatus aoai_options_set_first_byte_timeout_ms(struct AoaiOptions *opts, uint64_t value);
+AOAI_API
+AoaiStatus aoai_options_set_first_byte_timeout_ms(struct AoaiOptions *opts,
+                                                  uint64_t value);
 
 /**
  * Longest silence between body chunks, in ms (default 60000; 0 = none).
  */
-AoaiStatus aoai_options_set_idle_timeout_ms(struct AoaiOptions *opts, uint64_t value);
+AOAI_API AoaiStatus aoai_options_set_idle_timeout_ms(struct AoaiOptions *opts, uint64_t value);
 
 /**
  * Time limit for a whole call including retries, in ms (default 600000; 0 = none).
  */
-AoaiStatus aoai_options_set_total_timeout_ms(struct AoaiOptions *opts, uint64_t value);
+AOAI_API AoaiStatus aoai_options_set_total_timeout_ms(struct AoaiOptions *opts, uint64_t value);
 
 /**
  * Longest server-requested retry wait that is honoured, in ms (default 60000).
  */
-AoaiStatus aoai_options_set_max_retry_after_ms(struct AoaiOptions *opts, uint64_t value);
+AOAI_API AoaiStatus aoai_options_set_max_retry_after_ms(struct AoaiOptions *opts, uint64_t value);
 
 /**
  * Largest response body accepted, in bytes (default 64 MiB; minimum 1024).
  */
-AoaiStatus aoai_options_set_max_response_bytes(struct AoaiOptions *opts, uint64_t value);
+AOAI_API AoaiStatus aoai_options_set_max_response_bytes(struct AoaiOptions *opts, uint64_t value);
 
 /**
  * Creates an empty options builder in `*opts_out`. Free it with aoai_options_free.
  */
-AoaiStatus aoai_options_new(struct AoaiOptions **opts_out);
+AOAI_API AoaiStatus aoai_options_new(struct AoaiOptions **opts_out);
 
 /**
  * AOAI_API_AZURE, AOAI_API_AZURE_V1, AOAI_API_OPENAI or AOAI_API_AZURE_AD.
  */
-AoaiStatus aoai_options_set_api_type(struct AoaiOptions *opts, int32_t api_type);
+AOAI_API AoaiStatus aoai_options_set_api_type(struct AoaiOptions *opts, int32_t api_type);
 
 /**
  * API key (`api-key` header for Azure, `Authorization: Bearer` for OpenAI). Copied; never
  * printed. NULL clears it.
  */
-AoaiStatus aoai_options_set_api_key(struct AoaiOptions *opts, const char *key);
+AOAI_API AoaiStatus aoai_options_set_api_key(struct AoaiOptions *opts, const char *key);
 
 /**
  * A fixed Entra ID access token (`Authorization: Bearer`). Copied; never printed.
  * NULL clears it.
  */
-AoaiStatus aoai_options_set_ad_token(struct AoaiOptions *opts, const char *token);
+AOAI_API AoaiStatus aoai_options_set_ad_token(struct AoaiOptions *opts, const char *token);
 
 /**
  * Entra ID credential: a name ("default", "managed_identity", "azure_cli",
@@ -512,7 +540,7 @@ AoaiStatus aoai_options_set_ad_token(struct AoaiOptions *opts, const char *token
  * Copied; NULL clears it; a spec starting with `{` or `[` must be JSON
  * (AOAI_STATUS_INVALID_JSON).
  */
-AoaiStatus aoai_options_set_credential(struct AoaiOptions *opts, const char *spec);
+AOAI_API AoaiStatus aoai_options_set_credential(struct AoaiOptions *opts, const char *spec);
 
 /**
  * Tokens come from the host: `callback` (may be NULL) is asked for a token when needed,
@@ -523,6 +551,7 @@ AoaiStatus aoai_options_set_credential(struct AoaiOptions *opts, const char *spe
  * NULL, calls fail with AOAI_STATUS_CREDENTIAL until a token is pushed with
  * aoai_client_set_token.
  */
+AOAI_API
 AoaiStatus aoai_options_set_token_callback(struct AoaiOptions *opts,
                                            AoaiTokenCallback callback,
                                            void *user_data);
@@ -530,21 +559,25 @@ AoaiStatus aoai_options_set_token_callback(struct AoaiOptions *opts,
 /**
  * 1 allows http:// to a non-loopback host (keys in clear text: only for trusted networks).
  */
-AoaiStatus aoai_options_set_allow_insecure_http(struct AoaiOptions *opts, int32_t allow);
+AOAI_API AoaiStatus aoai_options_set_allow_insecure_http(struct AoaiOptions *opts, int32_t allow);
 
 /**
  * Retries after a failed attempt (connection errors, 408, 409, 429, 5xx); default 2, max 20.
  */
-AoaiStatus aoai_options_set_max_retries(struct AoaiOptions *opts, uint32_t retries);
+AOAI_API AoaiStatus aoai_options_set_max_retries(struct AoaiOptions *opts, uint32_t retries);
 
 /**
  * Adds a header to every request (not api-key/authorization, which the library sets).
  */
-AoaiStatus aoai_options_add_header(struct AoaiOptions *opts, const char *name, const char *value);
+AOAI_API
+AoaiStatus aoai_options_add_header(struct AoaiOptions *opts,
+                                   const char *name,
+                                   const char *value);
 
 /**
  * A default request parameter for every call (`"temperature"`, `"0.2"`); requests override it.
  */
+AOAI_API
 AoaiStatus aoai_options_set_default_json(struct AoaiOptions *opts,
                                          const char *key,
                                          const char *value_json);
@@ -552,7 +585,7 @@ AoaiStatus aoai_options_set_default_json(struct AoaiOptions *opts,
 /**
  * 0 ignores environment variables; 1 reads them (the default).
  */
-AoaiStatus aoai_options_set_use_environment(struct AoaiOptions *opts, int32_t use_env);
+AOAI_API AoaiStatus aoai_options_set_use_environment(struct AoaiOptions *opts, int32_t use_env);
 
 /**
  * Loads a JSON config (text starting with `{`, else a file path) as the layer between
@@ -561,32 +594,32 @@ AoaiStatus aoai_options_set_use_environment(struct AoaiOptions *opts, int32_t us
  * layer. Unknown key or unreadable file: AOAI_STATUS_INVALID_CONFIG; bad JSON or wrong types:
  * AOAI_STATUS_INVALID_JSON.
  */
-AoaiStatus aoai_options_load_json(struct AoaiOptions *opts, const char *json_or_path);
+AOAI_API AoaiStatus aoai_options_load_json(struct AoaiOptions *opts, const char *json_or_path);
 
 /**
  * Creates a client from the options (explicit options > JSON config > environment) in
  * `*client_out`. The options stay owned by the caller and may be freed right after.
  * Free it with aoai_client_free. No network I/O happens here.
  */
-AoaiStatus aoai_client_new(const struct AoaiOptions *opts, struct AoaiClient **client_out);
+AOAI_API AoaiStatus aoai_client_new(const struct AoaiOptions *opts, struct AoaiClient **client_out);
 
 /**
  * Creates a client from environment variables only (AZURE_OPENAI_ENDPOINT, ...).
  * Free it with aoai_client_free. No network I/O happens here.
  */
-AoaiStatus aoai_client_from_env(struct AoaiClient **client_out);
+AOAI_API AoaiStatus aoai_client_from_env(struct AoaiClient **client_out);
 
 /**
  * Creates a client from a JSON config (text or file path) over the environment.
  * The text or file is read now. Free the client with aoai_client_free.
  */
-AoaiStatus aoai_client_from_json(const char *json_or_path, struct AoaiClient **client_out);
+AOAI_API AoaiStatus aoai_client_from_json(const char *json_or_path, struct AoaiClient **client_out);
 
 /**
  * The effective configuration as JSON (secrets redacted) in `*json_out`; free it with
  * aoai_string_free.
  */
-AoaiStatus aoai_client_describe(const struct AoaiClient *client, char **json_out);
+AOAI_API AoaiStatus aoai_client_describe(const struct AoaiClient *client, char **json_out);
 
 /**
  * Pushes a new Entra ID token into a live client that uses tokens (token callback or
@@ -594,6 +627,7 @@ AoaiStatus aoai_client_describe(const struct AoaiClient *client, char **json_out
  * The token is copied and never printed. AOAI_STATUS_INVALID_STATE for a client that uses a
  * fixed key or token.
  */
+AOAI_API
 AoaiStatus aoai_client_set_token(const struct AoaiClient *client,
                                  const char *token,
                                  int64_t expires_on_unix);
@@ -604,7 +638,7 @@ AoaiStatus aoai_client_set_token(const struct AoaiClient *client,
  * a new runtime. Not from a callback (AOAI_STATUS_WRONG_THREAD).
  * Blocks up to about 5 s while the threads stop; no other thread may be making aoai calls.
  */
-AoaiStatus aoai_shutdown(void);
+AOAI_API AoaiStatus aoai_shutdown(void);
 
 /**
  * Routes library logs to `callback`; NULL sends messages up to `max_level` to stderr
@@ -613,18 +647,21 @@ AoaiStatus aoai_shutdown(void);
  * Returns once the previous callback is not running (call it with NULL before unloading
  * the code behind a callback). Never call it from inside the log callback.
  */
-AoaiStatus aoai_set_log_callback(AoaiLogCallback callback, void *user_data, int32_t max_level);
+AOAI_API
+AoaiStatus aoai_set_log_callback(AoaiLogCallback callback,
+                                 void *user_data,
+                                 int32_t max_level);
 
 /**
  * Test hook: panics inside the library; returns AOAI_STATUS_PANIC and the library keeps
  * working. Lets bindings test their panic path.
  */
-AoaiStatus aoai_debug_panic(void);
+AOAI_API AoaiStatus aoai_debug_panic(void);
 
 /**
  * Frees options. NULL is a no-op.
  */
-void aoai_options_free(struct AoaiOptions *opts);
+AOAI_API void aoai_options_free(struct AoaiOptions *opts);
 
 /**
  * Frees a client: cancels its running operations and returns only when none of its
@@ -633,18 +670,18 @@ void aoai_options_free(struct AoaiOptions *opts);
  * No other thread may be using the client. Operations started on it stay valid (cancelled)
  * until aoai_op_free.
  */
-void aoai_client_free(struct AoaiClient *client);
+AOAI_API void aoai_client_free(struct AoaiClient *client);
 
 /**
  * The library version, e.g. "0.1.0". Static; never free it.
  */
-const char *aoai_version(void);
+AOAI_API const char *aoai_version(void);
 
 /**
  * The library version as (MAJOR << 16) | (MINOR << 8) | PATCH, to compare with
  * AOAI_VERSION_NUMBER from the header you compiled against.
  */
-uint32_t aoai_version_number(void);
+AOAI_API uint32_t aoai_version_number(void);
 
 /**
  * The calling thread's last error: never NULL. Valid until the next aoai call on this
@@ -653,159 +690,169 @@ uint32_t aoai_version_number(void);
  * Belongs to the calling thread. It and the strings borrowed from it stay valid until
  * this thread's next status-returning aoai call; accessors never change it.
  */
-const struct AoaiError *aoai_last_error(void);
+AOAI_API const struct AoaiError *aoai_last_error(void);
 
 /**
  * Shortcut for aoai_error_message(aoai_last_error(), NULL). Borrowed, never NULL.
  */
-const char *aoai_last_error_message(void);
+AOAI_API const char *aoai_last_error_message(void);
 
 /**
  * A static English description of a status ("rate limited"). Never NULL; unknown values
  * give "unknown status".
  */
-const char *aoai_status_str(int32_t status);
+AOAI_API const char *aoai_status_str(int32_t status);
 
 /**
  * The status of an error. NULL gives AOAI_STATUS_NULL_ARGUMENT.
  */
-AoaiStatus aoai_error_status(const struct AoaiError *err);
+AOAI_API AoaiStatus aoai_error_status(const struct AoaiError *err);
 
 /**
  * The message: what went wrong, with the field, host or limit involved. Borrowed from
  * `err`; never NULL ("" when `err` is NULL). `len_out` (may be NULL) gets the length.
  */
-const char *aoai_error_message(const struct AoaiError *err, size_t *len_out);
+AOAI_API const char *aoai_error_message(const struct AoaiError *err, size_t *len_out);
 
 /**
  * HTTP status of the failing response; 0 when there was none.
  */
-int32_t aoai_error_http_status(const struct AoaiError *err);
+AOAI_API int32_t aoai_error_http_status(const struct AoaiError *err);
 
 /**
  * Service error code ("content_filter", "DeploymentNotFound", "401", "rate_limit_exceeded"),
  * or NULL. Borrowed from `err`.
  */
-const char *aoai_error_code(const struct AoaiError *err, size_t *len_out);
+AOAI_API const char *aoai_error_code(const struct AoaiError *err, size_t *len_out);
 
 /**
  * OpenAI error `type` ("invalid_request_error"), or NULL (Azure gateway errors have none).
  */
-const char *aoai_error_type(const struct AoaiError *err, size_t *len_out);
+AOAI_API const char *aoai_error_type(const struct AoaiError *err, size_t *len_out);
 
 /**
  * OpenAI error `param` ("prompt", "messages"), or NULL.
  */
-const char *aoai_error_param(const struct AoaiError *err, size_t *len_out);
+AOAI_API const char *aoai_error_param(const struct AoaiError *err, size_t *len_out);
 
 /**
  * Request id of the failing response (`apim-request-id`, else `x-request-id`), or NULL.
  */
-const char *aoai_error_request_id(const struct AoaiError *err, size_t *len_out);
+AOAI_API const char *aoai_error_request_id(const struct AoaiError *err, size_t *len_out);
 
 /**
  * The server's retry hint in milliseconds (`retry-after-ms`, `x-ms-retry-after-ms`,
  * `Retry-After`), or -1 when it gave none.
  */
-int64_t aoai_error_retry_after_ms(const struct AoaiError *err);
+AOAI_API int64_t aoai_error_retry_after_ms(const struct AoaiError *err);
 
 /**
  * Content-filter categories that blocked the request, comma-separated ("violence,hate"),
  * "" when none. Borrowed from `err`; never NULL for a non-NULL `err`.
  */
-const char *aoai_error_filtered_categories(const struct AoaiError *err, size_t *len_out);
+AOAI_API const char *aoai_error_filtered_categories(const struct AoaiError *err, size_t *len_out);
 
 /**
  * Raw body of the failing response (the service's error JSON), or NULL.
  */
-const char *aoai_error_body(const struct AoaiError *err, size_t *len_out);
+AOAI_API const char *aoai_error_body(const struct AoaiError *err, size_t *len_out);
 
 /**
  * A header of the failing response (name case-insensitive, e.g. "x-ratelimit-remaining-tokens"),
  * or NULL. Borrowed from `err`.
  */
-const char *aoai_error_header(const struct AoaiError *err, const char *name, size_t *len_out);
+AOAI_API
+const char *aoai_error_header(const struct AoaiError *err,
+                              const char *name,
+                              size_t *len_out);
 
 /**
  * Number of headers of the failing response (0 when there was no response).
  */
-uint32_t aoai_error_header_count(const struct AoaiError *err);
+AOAI_API uint32_t aoai_error_header_count(const struct AoaiError *err);
 
 /**
  * Name of header `index` of the failing response (lower-case), or NULL. Borrowed from `err`.
  */
-const char *aoai_error_header_name(const struct AoaiError *err, uint32_t index, size_t *len_out);
+AOAI_API
+const char *aoai_error_header_name(const struct AoaiError *err,
+                                   uint32_t index,
+                                   size_t *len_out);
 
 /**
  * Value of header `index` of the failing response, or NULL. Borrowed from `err`.
  */
-const char *aoai_error_header_value(const struct AoaiError *err, uint32_t index, size_t *len_out);
+AOAI_API
+const char *aoai_error_header_value(const struct AoaiError *err,
+                                    uint32_t index,
+                                    size_t *len_out);
 
 /**
  * HTTP attempts made before giving up (1 + retries); 0 when no request was sent.
  */
-int32_t aoai_error_attempts(const struct AoaiError *err);
+AOAI_API int32_t aoai_error_attempts(const struct AoaiError *err);
 
 /**
  * TEXT_DELTA / REFUSAL_DELTA: the text piece (whole UTF-8 code points). TOOL_CALL_DELTA:
  * the argument fragment. FINISH: the finish reason. NULL for other kinds.
  */
-const char *aoai_event_text(const struct AoaiEvent *event, size_t *len_out);
+AOAI_API const char *aoai_event_text(const struct AoaiEvent *event, size_t *len_out);
 
 /**
  * TOOL_CALL_DELTA: the call id (on the call's first piece only), else NULL.
  */
-const char *aoai_event_tool_call_id(const struct AoaiEvent *event, size_t *len_out);
+AOAI_API const char *aoai_event_tool_call_id(const struct AoaiEvent *event, size_t *len_out);
 
 /**
  * TOOL_CALL_DELTA: the function name (on the call's first piece only), else NULL.
  */
-const char *aoai_event_tool_call_name(const struct AoaiEvent *event, size_t *len_out);
+AOAI_API const char *aoai_event_tool_call_name(const struct AoaiEvent *event, size_t *len_out);
 
 /**
  * CONTENT_FILTER: the `content_filter_results` JSON, else NULL.
  */
-const char *aoai_event_filter_json(const struct AoaiEvent *event, size_t *len_out);
+AOAI_API const char *aoai_event_filter_json(const struct AoaiEvent *event, size_t *len_out);
 
 /**
  * CONTENT_FILTER: filtered categories, comma-separated ("" when none), else NULL.
  */
-const char *aoai_event_filtered_categories(const struct AoaiEvent *event, size_t *len_out);
+AOAI_API const char *aoai_event_filtered_categories(const struct AoaiEvent *event, size_t *len_out);
 
 /**
  * The whole chunk JSON the event came from.
  */
-const char *aoai_event_json(const struct AoaiEvent *event, size_t *len_out);
+AOAI_API const char *aoai_event_json(const struct AoaiEvent *event, size_t *len_out);
 
 /**
  * AOAI_EVENT_* kind (0 when `event` is NULL).
  */
-int32_t aoai_event_kind(const struct AoaiEvent *event);
+AOAI_API int32_t aoai_event_kind(const struct AoaiEvent *event);
 
 /**
  * Choice index, or -1 for prompt-level and usage events.
  */
-int32_t aoai_event_choice(const struct AoaiEvent *event);
+AOAI_API int32_t aoai_event_choice(const struct AoaiEvent *event);
 
 /**
  * TOOL_CALL_DELTA: the tool call index within the choice; -1 otherwise.
  */
-int32_t aoai_event_tool_call_index(const struct AoaiEvent *event);
+AOAI_API int32_t aoai_event_tool_call_index(const struct AoaiEvent *event);
 
 /**
  * USAGE: a count (AOAI_USAGE_*), or -1.
  */
-int64_t aoai_event_usage(const struct AoaiEvent *event, int32_t field);
+AOAI_API int64_t aoai_event_usage(const struct AoaiEvent *event, int32_t field);
 
 /**
  * CONTENT_FILTER of the prompt: its prompt index; -1 otherwise.
  */
-int32_t aoai_event_prompt_index(const struct AoaiEvent *event);
+AOAI_API int32_t aoai_event_prompt_index(const struct AoaiEvent *event);
 
 /**
  * CONTENT_FILTER annotation (asynchronous filter): the offsets into the choice's text;
  * returns 1 and fills the non-NULL outputs when present, else 0.
  */
+AOAI_API
 int32_t aoai_event_filter_offsets(const struct AoaiEvent *event,
                                   int64_t *check_out,
                                   int64_t *start_out,
@@ -815,7 +862,7 @@ int32_t aoai_event_filter_offsets(const struct AoaiEvent *event,
  * Frees an event taken with aoai_op_next_event. NULL is a no-op. Never free the borrowed
  * event of a stream callback.
  */
-void aoai_event_free(struct AoaiEvent *event);
+AOAI_API void aoai_event_free(struct AoaiEvent *event);
 
 /**
  * Starts a call without blocking; the handle goes to `*op_out`. `flags`: 0, or
@@ -825,6 +872,7 @@ void aoai_event_free(struct AoaiEvent *event);
  * client's aoai_client_free has returned. An incomplete request fails here with
  * AOAI_STATUS_INVALID_ARGUMENT.
  */
+AOAI_API
 AoaiStatus aoai_client_start(const struct AoaiClient *client,
                              const struct AoaiRequest *req,
                              int32_t flags,
@@ -835,43 +883,45 @@ AoaiStatus aoai_client_start(const struct AoaiClient *client,
 /**
  * The state in `*state_out`: AOAI_OP_PENDING, _DONE, _FAILED or _CANCELLED. Never blocks.
  */
-AoaiStatus aoai_op_poll(const struct AoaiOp *op, int32_t *state_out);
+AOAI_API AoaiStatus aoai_op_poll(const struct AoaiOp *op, int32_t *state_out);
 
 /**
  * Takes the next queued event into `*event_out` (free with aoai_event_free), or returns
  * AOAI_STATUS_EMPTY when none is queued right now. Events stay available after the end.
  */
-AoaiStatus aoai_op_next_event(struct AoaiOp *op, struct AoaiEvent **event_out);
+AOAI_API AoaiStatus aoai_op_next_event(struct AoaiOp *op, struct AoaiEvent **event_out);
 
 /**
  * Waits until the operation has ended: AOAI_STATUS_OK then (poll tells how it ended), or
  * AOAI_STATUS_TIMEOUT after `timeout_ms` (-1 waits forever). Not from a callback.
  */
-AoaiStatus aoai_op_wait(const struct AoaiOp *op, int32_t timeout_ms);
+AOAI_API AoaiStatus aoai_op_wait(const struct AoaiOp *op, int32_t timeout_ms);
 
 /**
  * Waits until an event is queued or the operation has ended (AOAI_STATUS_OK), or
  * AOAI_STATUS_TIMEOUT after `timeout_ms` (-1 waits forever). Not from a callback.
  */
-AoaiStatus aoai_op_wait_event(const struct AoaiOp *op, int32_t timeout_ms);
+AOAI_API AoaiStatus aoai_op_wait_event(const struct AoaiOp *op, int32_t timeout_ms);
 
 /**
  * Cancels: the connection is closed and, if it had not ended yet, the outcome is
  * AOAI_OP_CANCELLED at once. Idempotent; any thread.
  */
-AoaiStatus aoai_op_cancel(const struct AoaiOp *op);
+AOAI_API AoaiStatus aoai_op_cancel(const struct AoaiOp *op);
 
 /**
  * Moves the response of a DONE operation into `*resp_out` (free with aoai_response_free).
  * Once only: a second call, or a call before DONE, is AOAI_STATUS_INVALID_STATE.
  */
-AoaiStatus aoai_op_take_response(struct AoaiOp *op, struct AoaiResponse **resp_out);
+AOAI_API AoaiStatus aoai_op_take_response(struct AoaiOp *op, struct AoaiResponse **resp_out);
 
 /**
  * For a FAILED or CANCELLED stream: what arrived before the end, assembled like a
  * response (text so far, finished tool calls), into `*resp_out`. Once only.
  */
-AoaiStatus aoai_op_take_partial_response(struct AoaiOp *op, struct AoaiResponse **resp_out);
+AOAI_API
+AoaiStatus aoai_op_take_partial_response(struct AoaiOp *op,
+                                         struct AoaiResponse **resp_out);
 
 /**
  * Sets or replaces (NULL removes) the notify callback. If events are queued or the
@@ -879,167 +929,170 @@ AoaiStatus aoai_op_take_partial_response(struct AoaiOp *op, struct AoaiResponse 
  * notify callback (AOAI_STATUS_WRONG_THREAD).
  * Returns once the previous callback is not running; its `user_data` may then be released.
  */
-AoaiStatus aoai_op_set_notify(struct AoaiOp *op, AoaiNotifyCallback notify, void *user_data);
+AOAI_API
+AoaiStatus aoai_op_set_notify(struct AoaiOp *op,
+                              AoaiNotifyCallback notify,
+                              void *user_data);
 
 /**
  * 1 in `*finished_out` when the operation's worker has fully ended (after a cancel it may
  * still be closing the connection for a moment), else 0.
  */
-AoaiStatus aoai_op_is_finished(const struct AoaiOp *op, int32_t *finished_out);
+AOAI_API AoaiStatus aoai_op_is_finished(const struct AoaiOp *op, int32_t *finished_out);
 
 /**
  * The error of a FAILED or CANCELLED operation (its own object, valid until aoai_op_free;
  * independent of any thread's last error); NULL while pending or when DONE.
  * Its strings are borrowed from the operation; readable from any thread. NULL `op` gives NULL.
  */
-const struct AoaiError *aoai_op_error(const struct AoaiOp *op);
+AOAI_API const struct AoaiError *aoai_op_error(const struct AoaiOp *op);
 
 /**
  * Frees an operation: cancels it if still running and returns only when its notify
  * callback is not running and never will again. NULL is a no-op. From inside its own
  * notify callback it is allowed (the callback ends right after).
  */
-void aoai_op_free(struct AoaiOp *op);
+AOAI_API void aoai_op_free(struct AoaiOp *op);
 
 /**
  * 0..2.
  */
-AoaiStatus aoai_request_set_temperature(struct AoaiRequest *req, double value);
+AOAI_API AoaiStatus aoai_request_set_temperature(struct AoaiRequest *req, double value);
 
 /**
  * 0..1.
  */
-AoaiStatus aoai_request_set_top_p(struct AoaiRequest *req, double value);
+AOAI_API AoaiStatus aoai_request_set_top_p(struct AoaiRequest *req, double value);
 
 /**
  * -2..2.
  */
-AoaiStatus aoai_request_set_frequency_penalty(struct AoaiRequest *req, double value);
+AOAI_API AoaiStatus aoai_request_set_frequency_penalty(struct AoaiRequest *req, double value);
 
 /**
  * -2..2.
  */
-AoaiStatus aoai_request_set_presence_penalty(struct AoaiRequest *req, double value);
+AOAI_API AoaiStatus aoai_request_set_presence_penalty(struct AoaiRequest *req, double value);
 
 /**
  * Token limit of the answer (not for o-series models: use max_completion_tokens).
  */
-AoaiStatus aoai_request_set_max_tokens(struct AoaiRequest *req, int64_t value);
+AOAI_API AoaiStatus aoai_request_set_max_tokens(struct AoaiRequest *req, int64_t value);
 
 /**
  * Chat: token limit including reasoning tokens (o-series models).
  */
-AoaiStatus aoai_request_set_max_completion_tokens(struct AoaiRequest *req, int64_t value);
+AOAI_API AoaiStatus aoai_request_set_max_completion_tokens(struct AoaiRequest *req, int64_t value);
 
 /**
  * Number of choices, 1..128.
  */
-AoaiStatus aoai_request_set_n(struct AoaiRequest *req, int64_t value);
+AOAI_API AoaiStatus aoai_request_set_n(struct AoaiRequest *req, int64_t value);
 
 /**
  * Sampling seed for best-effort determinism.
  */
-AoaiStatus aoai_request_set_seed(struct AoaiRequest *req, int64_t value);
+AOAI_API AoaiStatus aoai_request_set_seed(struct AoaiRequest *req, int64_t value);
 
 /**
  * Chat: 0/1 to return token log probabilities. Completions: 0..5 top log probabilities.
  */
-AoaiStatus aoai_request_set_logprobs(struct AoaiRequest *req, int64_t value);
+AOAI_API AoaiStatus aoai_request_set_logprobs(struct AoaiRequest *req, int64_t value);
 
 /**
  * Chat: 0..20 most likely tokens per position (needs logprobs 1).
  */
-AoaiStatus aoai_request_set_top_logprobs(struct AoaiRequest *req, int64_t value);
+AOAI_API AoaiStatus aoai_request_set_top_logprobs(struct AoaiRequest *req, int64_t value);
 
 /**
  * Completions: server-side candidates, 1..20 (>= n).
  */
-AoaiStatus aoai_request_set_best_of(struct AoaiRequest *req, int64_t value);
+AOAI_API AoaiStatus aoai_request_set_best_of(struct AoaiRequest *req, int64_t value);
 
 /**
  * Embeddings: output dimensions (text-embedding-3 models).
  */
-AoaiStatus aoai_request_set_dimensions(struct AoaiRequest *req, int64_t value);
+AOAI_API AoaiStatus aoai_request_set_dimensions(struct AoaiRequest *req, int64_t value);
 
 /**
  * End-user id for abuse monitoring.
  */
-AoaiStatus aoai_request_set_user(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_set_user(struct AoaiRequest *req, const char *value);
 
 /**
  * Adds a stop sequence (at most 4).
  */
-AoaiStatus aoai_request_add_stop(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_add_stop(struct AoaiRequest *req, const char *value);
 
 /**
  * Deployment (Azure) or model (OpenAI, Azure v1) for this request only.
  */
-AoaiStatus aoai_request_set_deployment(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_set_deployment(struct AoaiRequest *req, const char *value);
 
 /**
  * Completions: the prompt (replaces any earlier prompt).
  */
-AoaiStatus aoai_request_set_prompt(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_set_prompt(struct AoaiRequest *req, const char *value);
 
 /**
  * Completions: appends a prompt, making `prompt` an array (one choice set per prompt).
  */
-AoaiStatus aoai_request_add_prompt(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_add_prompt(struct AoaiRequest *req, const char *value);
 
 /**
  * Completions: text after the completion.
  */
-AoaiStatus aoai_request_set_suffix(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_set_suffix(struct AoaiRequest *req, const char *value);
 
 /**
  * Embeddings: appends an input text.
  */
-AoaiStatus aoai_request_add_input(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_add_input(struct AoaiRequest *req, const char *value);
 
 /**
  * Chat: "auto", "none", "required", or the name of a function to call.
  */
-AoaiStatus aoai_request_set_tool_choice(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_set_tool_choice(struct AoaiRequest *req, const char *value);
 
 /**
  * Chat: "minimal", "low", "medium" or "high" (o-series models).
  */
-AoaiStatus aoai_request_set_reasoning_effort(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_set_reasoning_effort(struct AoaiRequest *req, const char *value);
 
 /**
  * Chat: appends a text part to the last message (its content becomes a part array).
  */
-AoaiStatus aoai_request_add_text_part(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_add_text_part(struct AoaiRequest *req, const char *value);
 
 /**
  * Chat: appends a whole message given as a JSON object (any role, parts, tool calls).
  */
-AoaiStatus aoai_request_add_message_json(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_add_message_json(struct AoaiRequest *req, const char *value);
 
 /**
  * Merges a JSON object into the request body (top-level keys replace). Invalid shapes
  * leave the request unchanged.
  */
-AoaiStatus aoai_request_merge_json(struct AoaiRequest *req, const char *value);
+AOAI_API AoaiStatus aoai_request_merge_json(struct AoaiRequest *req, const char *value);
 
 /**
  * A new chat request in `*req_out`.
  * Free it with aoai_request_free. Build it from one thread at a time; a finished request may
  * be sent from several threads at once.
  */
-AoaiStatus aoai_chat_request_new(struct AoaiRequest **req_out);
+AOAI_API AoaiStatus aoai_chat_request_new(struct AoaiRequest **req_out);
 
 /**
  * A new legacy completion request in `*req_out`.
  * Free it with aoai_request_free. Build it from one thread at a time.
  */
-AoaiStatus aoai_completion_request_new(struct AoaiRequest **req_out);
+AOAI_API AoaiStatus aoai_completion_request_new(struct AoaiRequest **req_out);
 
 /**
  * A new embeddings request in `*req_out`.
  * Free it with aoai_request_free. Build it from one thread at a time.
  */
-AoaiStatus aoai_embedding_request_new(struct AoaiRequest **req_out);
+AOAI_API AoaiStatus aoai_embedding_request_new(struct AoaiRequest **req_out);
 
 /**
  * A request from a whole JSON body (passed through; the library adds only `model` where
@@ -1047,17 +1100,24 @@ AoaiStatus aoai_embedding_request_new(struct AoaiRequest **req_out);
  * Free it with aoai_request_free. Bad JSON gives AOAI_STATUS_INVALID_JSON, an unknown `kind`
  * AOAI_STATUS_INVALID_ARGUMENT.
  */
-AoaiStatus aoai_request_from_json(int32_t kind, const char *json, struct AoaiRequest **req_out);
+AOAI_API
+AoaiStatus aoai_request_from_json(int32_t kind,
+                                  const char *json,
+                                  struct AoaiRequest **req_out);
 
 /**
  * Chat: appends a message. `role`: AOAI_ROLE_SYSTEM, _DEVELOPER, _USER or _ASSISTANT
  * (tool results go through aoai_request_add_tool_message).
  */
-AoaiStatus aoai_request_add_message(struct AoaiRequest *req, int32_t role, const char *content);
+AOAI_API
+AoaiStatus aoai_request_add_message(struct AoaiRequest *req,
+                                    int32_t role,
+                                    const char *content);
 
 /**
  * Chat: appends a tool result for the tool call `tool_call_id`.
  */
+AOAI_API
 AoaiStatus aoai_request_add_tool_message(struct AoaiRequest *req,
                                          const char *tool_call_id,
                                          const char *content);
@@ -1066,6 +1126,7 @@ AoaiStatus aoai_request_add_tool_message(struct AoaiRequest *req,
  * Chat: appends the assistant message of `choice` in `resp` (text and tool calls), for
  * multi-turn conversations and tool round trips.
  */
+AOAI_API
 AoaiStatus aoai_request_add_response_message(struct AoaiRequest *req,
                                              const struct AoaiResponse *resp,
                                              uint32_t choice);
@@ -1074,6 +1135,7 @@ AoaiStatus aoai_request_add_response_message(struct AoaiRequest *req,
  * Chat: appends an image part (URL or data: URL) to the last message; `detail` may be
  * NULL, or "auto", "low", "high".
  */
+AOAI_API
 AoaiStatus aoai_request_add_image_part(struct AoaiRequest *req,
                                        const char *url,
                                        const char *detail);
@@ -1082,6 +1144,7 @@ AoaiStatus aoai_request_add_image_part(struct AoaiRequest *req,
  * Chat: declares a function tool. `description` and `parameters_json` (a JSON schema
  * object) may be NULL; `strict` 0/1.
  */
+AOAI_API
 AoaiStatus aoai_request_add_function_tool(struct AoaiRequest *req,
                                           const char *name,
                                           const char *description,
@@ -1091,16 +1154,17 @@ AoaiStatus aoai_request_add_function_tool(struct AoaiRequest *req,
 /**
  * Chat: 0/1, whether the model may call several tools in one turn.
  */
-AoaiStatus aoai_request_set_parallel_tool_calls(struct AoaiRequest *req, int32_t on);
+AOAI_API AoaiStatus aoai_request_set_parallel_tool_calls(struct AoaiRequest *req, int32_t on);
 
 /**
  * Chat: answer as a JSON object (`response_format: {"type":"json_object"}`).
  */
-AoaiStatus aoai_request_set_response_format_json_object(struct AoaiRequest *req);
+AOAI_API AoaiStatus aoai_request_set_response_format_json_object(struct AoaiRequest *req);
 
 /**
  * Chat: structured output following `schema_json` (a JSON schema object) named `name`.
  */
+AOAI_API
 AoaiStatus aoai_request_set_response_format_json_schema(struct AoaiRequest *req,
                                                         const char *name,
                                                         const char *schema_json,
@@ -1109,22 +1173,26 @@ AoaiStatus aoai_request_set_response_format_json_schema(struct AoaiRequest *req,
 /**
  * Completions: 0/1, whether the prompt is echoed before the completion.
  */
-AoaiStatus aoai_request_set_echo(struct AoaiRequest *req, int32_t on);
+AOAI_API AoaiStatus aoai_request_set_echo(struct AoaiRequest *req, int32_t on);
 
 /**
  * Completions and chat: token id `token` gets `bias` (-100..100).
  */
-AoaiStatus aoai_request_set_logit_bias(struct AoaiRequest *req, int64_t token, int64_t bias);
+AOAI_API
+AoaiStatus aoai_request_set_logit_bias(struct AoaiRequest *req,
+                                       int64_t token,
+                                       int64_t bias);
 
 /**
  * Streaming: 0/1, ask for a final usage event (`stream_options.include_usage`).
  */
-AoaiStatus aoai_request_set_stream_include_usage(struct AoaiRequest *req, int32_t on);
+AOAI_API AoaiStatus aoai_request_set_stream_include_usage(struct AoaiRequest *req, int32_t on);
 
 /**
  * Sets any top-level field to a JSON value (`"logprobs"`, `"true"`), for parameters
  * without a typed setter. `stream` is refused: the call decides it.
  */
+AOAI_API
 AoaiStatus aoai_request_set_field_json(struct AoaiRequest *req,
                                        const char *key,
                                        const char *value_json);
@@ -1132,45 +1200,49 @@ AoaiStatus aoai_request_set_field_json(struct AoaiRequest *req,
 /**
  * Removes a top-level field from the request body (no error when it is absent).
  */
-AoaiStatus aoai_request_remove_field(struct AoaiRequest *req, const char *key);
+AOAI_API AoaiStatus aoai_request_remove_field(struct AoaiRequest *req, const char *key);
 
 /**
  * Per-request idle limit between chunks in ms (0 = none), overriding the client's.
  */
-AoaiStatus aoai_request_set_idle_timeout_ms(struct AoaiRequest *req, uint64_t ms);
+AOAI_API AoaiStatus aoai_request_set_idle_timeout_ms(struct AoaiRequest *req, uint64_t ms);
 
 /**
  * Per-request limit in ms from sending to the response head (0 = none), overriding the
  * client's.
  */
-AoaiStatus aoai_request_set_first_byte_timeout_ms(struct AoaiRequest *req, uint64_t ms);
+AOAI_API AoaiStatus aoai_request_set_first_byte_timeout_ms(struct AoaiRequest *req, uint64_t ms);
 
 /**
  * Per-request total limit in ms (0 = none), overriding the client's.
  */
-AoaiStatus aoai_request_set_total_timeout_ms(struct AoaiRequest *req, uint64_t ms);
+AOAI_API AoaiStatus aoai_request_set_total_timeout_ms(struct AoaiRequest *req, uint64_t ms);
 
 /**
  * The request body as JSON in `*json_out` (what would be sent, before the library adds
  * `model`/`stream`); free with aoai_string_free.
  */
-AoaiStatus aoai_request_to_json(const struct AoaiRequest *req, char **json_out);
+AOAI_API AoaiStatus aoai_request_to_json(const struct AoaiRequest *req, char **json_out);
 
 /**
  * Frees a request. NULL is a no-op.
  */
-void aoai_request_free(struct AoaiRequest *req);
+AOAI_API void aoai_request_free(struct AoaiRequest *req);
 
 /**
  * Text of a choice (chat `message.content` or completion `text`); NULL when the choice
  * does not exist or its content is null (tool calls). May be "" (a reasoning model that
  * spent its budget thinking: finish reason "length").
  */
-const char *aoai_response_text(const struct AoaiResponse *resp, uint32_t choice, size_t *len_out);
+AOAI_API
+const char *aoai_response_text(const struct AoaiResponse *resp,
+                               uint32_t choice,
+                               size_t *len_out);
 
 /**
  * Finish reason of a choice ("stop", "length", "tool_calls", "content_filter"), or NULL.
  */
+AOAI_API
 const char *aoai_response_finish_reason(const struct AoaiResponse *resp,
                                         uint32_t choice,
                                         size_t *len_out);
@@ -1178,6 +1250,7 @@ const char *aoai_response_finish_reason(const struct AoaiResponse *resp,
 /**
  * Refusal message of a choice (structured outputs), or NULL.
  */
+AOAI_API
 const char *aoai_response_refusal(const struct AoaiResponse *resp,
                                   uint32_t choice,
                                   size_t *len_out);
@@ -1185,6 +1258,7 @@ const char *aoai_response_refusal(const struct AoaiResponse *resp,
 /**
  * The choice's `content_filter_results` as JSON, or NULL.
  */
+AOAI_API
 const char *aoai_response_content_filter_json(const struct AoaiResponse *resp,
                                               uint32_t choice,
                                               size_t *len_out);
@@ -1192,6 +1266,7 @@ const char *aoai_response_content_filter_json(const struct AoaiResponse *resp,
 /**
  * The choice's `logprobs` as JSON, or NULL.
  */
+AOAI_API
 const char *aoai_response_logprobs_json(const struct AoaiResponse *resp,
                                         uint32_t choice,
                                         size_t *len_out);
@@ -1199,6 +1274,7 @@ const char *aoai_response_logprobs_json(const struct AoaiResponse *resp,
 /**
  * Id of tool call `index` of `choice` ("call_..."), or NULL.
  */
+AOAI_API
 const char *aoai_response_tool_call_id(const struct AoaiResponse *resp,
                                        uint32_t choice,
                                        uint32_t index,
@@ -1207,6 +1283,7 @@ const char *aoai_response_tool_call_id(const struct AoaiResponse *resp,
 /**
  * Function name of tool call `index` of `choice`, or NULL.
  */
+AOAI_API
 const char *aoai_response_tool_call_name(const struct AoaiResponse *resp,
                                          uint32_t choice,
                                          uint32_t index,
@@ -1215,6 +1292,7 @@ const char *aoai_response_tool_call_name(const struct AoaiResponse *resp,
 /**
  * Arguments (a JSON text) of tool call `index` of `choice`, or NULL.
  */
+AOAI_API
 const char *aoai_response_tool_call_arguments(const struct AoaiResponse *resp,
                                               uint32_t choice,
                                               uint32_t index,
@@ -1223,67 +1301,70 @@ const char *aoai_response_tool_call_arguments(const struct AoaiResponse *resp,
 /**
  * Response id ("chatcmpl-..."), or NULL.
  */
-const char *aoai_response_id(const struct AoaiResponse *resp, size_t *len_out);
+AOAI_API const char *aoai_response_id(const struct AoaiResponse *resp, size_t *len_out);
 
 /**
  * The model that answered ("gpt-4o-2024-08-06": the real model, not the deployment), or NULL.
  */
-const char *aoai_response_model(const struct AoaiResponse *resp, size_t *len_out);
+AOAI_API const char *aoai_response_model(const struct AoaiResponse *resp, size_t *len_out);
 
 /**
  * `system_fingerprint`, or NULL.
  */
-const char *aoai_response_system_fingerprint(const struct AoaiResponse *resp, size_t *len_out);
+AOAI_API
+const char *aoai_response_system_fingerprint(const struct AoaiResponse *resp,
+                                             size_t *len_out);
 
 /**
  * The raw response body (for a stream: the assembled body in the non-stream shape).
  * Never NULL for a non-NULL `resp`.
  */
-const char *aoai_response_json(const struct AoaiResponse *resp, size_t *len_out);
+AOAI_API const char *aoai_response_json(const struct AoaiResponse *resp, size_t *len_out);
 
 /**
  * Request id (`apim-request-id`, else `x-request-id`), or NULL.
  */
-const char *aoai_response_request_id(const struct AoaiResponse *resp, size_t *len_out);
+AOAI_API const char *aoai_response_request_id(const struct AoaiResponse *resp, size_t *len_out);
 
 /**
  * Azure region that served the call (`x-ms-region`), or NULL.
  */
-const char *aoai_response_region(const struct AoaiResponse *resp, size_t *len_out);
+AOAI_API const char *aoai_response_region(const struct AoaiResponse *resp, size_t *len_out);
 
 /**
  * Number of choices (0 when `resp` is NULL).
  */
-uint32_t aoai_response_choice_count(const struct AoaiResponse *resp);
+AOAI_API uint32_t aoai_response_choice_count(const struct AoaiResponse *resp);
 
 /**
  * Number of tool calls of `choice` (0 when none).
  */
-uint32_t aoai_response_tool_call_count(const struct AoaiResponse *resp, uint32_t choice);
+AOAI_API uint32_t aoai_response_tool_call_count(const struct AoaiResponse *resp, uint32_t choice);
 
 /**
  * A usage count (AOAI_USAGE_*), or -1 when the service did not report it.
  */
-int64_t aoai_response_usage(const struct AoaiResponse *resp, int32_t field);
+AOAI_API int64_t aoai_response_usage(const struct AoaiResponse *resp, int32_t field);
 
 /**
  * HTTP status of the response (200).
  */
-int32_t aoai_response_http_status(const struct AoaiResponse *resp);
+AOAI_API int32_t aoai_response_http_status(const struct AoaiResponse *resp);
 
 /**
  * HTTP attempts it took (1 + retries).
  */
-int32_t aoai_response_attempts(const struct AoaiResponse *resp);
+AOAI_API int32_t aoai_response_attempts(const struct AoaiResponse *resp);
 
 /**
  * Unix time the response was created, or -1.
  */
-int64_t aoai_response_created(const struct AoaiResponse *resp);
+AOAI_API int64_t aoai_response_created(const struct AoaiResponse *resp);
 
 /**
  * A response header (name case-insensitive: "x-ratelimit-remaining-tokens"), or NULL.
  */
+AOAI_API
 const char *aoai_response_header(const struct AoaiResponse *resp,
                                  const char *name,
                                  size_t *len_out);
@@ -1292,11 +1373,12 @@ const char *aoai_response_header(const struct AoaiResponse *resp,
  * Number of response headers (names are lower-case), for listing them with
  * aoai_response_header_name / aoai_response_header_value.
  */
-uint32_t aoai_response_header_count(const struct AoaiResponse *resp);
+AOAI_API uint32_t aoai_response_header_count(const struct AoaiResponse *resp);
 
 /**
  * Name of header `index` (lower-case), or NULL when out of range. Borrowed from `resp`.
  */
+AOAI_API
 const char *aoai_response_header_name(const struct AoaiResponse *resp,
                                       uint32_t index,
                                       size_t *len_out);
@@ -1304,6 +1386,7 @@ const char *aoai_response_header_name(const struct AoaiResponse *resp,
 /**
  * Value of header `index`, or NULL when out of range. Borrowed from `resp`.
  */
+AOAI_API
 const char *aoai_response_header_value(const struct AoaiResponse *resp,
                                        uint32_t index,
                                        size_t *len_out);
@@ -1311,11 +1394,12 @@ const char *aoai_response_header_value(const struct AoaiResponse *resp,
 /**
  * Number of prompt filter results (Azure `prompt_filter_results`, one per prompt).
  */
-uint32_t aoai_response_prompt_filter_count(const struct AoaiResponse *resp);
+AOAI_API uint32_t aoai_response_prompt_filter_count(const struct AoaiResponse *resp);
 
 /**
  * The `content_filter_results` of prompt filter entry `index` as JSON, or NULL.
  */
+AOAI_API
 const char *aoai_response_prompt_filter_json(const struct AoaiResponse *resp,
                                              uint32_t index,
                                              size_t *len_out);
@@ -1324,6 +1408,7 @@ const char *aoai_response_prompt_filter_json(const struct AoaiResponse *resp,
  * Filtered categories, comma-separated ("" when none): of choice `choice`, or with
  * `choice` -1 of the prompt filter results. NULL when that choice does not exist.
  */
+AOAI_API
 const char *aoai_response_filtered_categories(const struct AoaiResponse *resp,
                                               int32_t choice,
                                               size_t *len_out);
@@ -1333,6 +1418,7 @@ const char *aoai_response_filtered_categories(const struct AoaiResponse *resp,
  * "not_detected" for jailbreak and protected material), of choice `choice` or with -1 of
  * the first prompt; NULL when absent. `*filtered_out` (may be NULL) gets 1 if it blocked.
  */
+AOAI_API
 const char *aoai_response_filter_severity(const struct AoaiResponse *resp,
                                           int32_t choice,
                                           const char *category,
@@ -1341,7 +1427,7 @@ const char *aoai_response_filter_severity(const struct AoaiResponse *resp,
 /**
  * Number of embedding vectors.
  */
-uint32_t aoai_response_embedding_count(const struct AoaiResponse *resp);
+AOAI_API uint32_t aoai_response_embedding_count(const struct AoaiResponse *resp);
 
 /**
  * Embedding vector `index` as `*dims_out` floats, borrowed from the response; NULL when
@@ -1349,6 +1435,7 @@ uint32_t aoai_response_embedding_count(const struct AoaiResponse *resp);
  * NULL and `*dims_out` 0 when `index` is out of range or `resp` is NULL. Copy the floats to
  * keep them past aoai_response_free.
  */
+AOAI_API
 const float *aoai_response_embedding(const struct AoaiResponse *resp,
                                      uint32_t index,
                                      size_t *dims_out);
@@ -1356,13 +1443,13 @@ const float *aoai_response_embedding(const struct AoaiResponse *resp,
 /**
  * Frees a response. NULL is a no-op.
  */
-void aoai_response_free(struct AoaiResponse *resp);
+AOAI_API void aoai_response_free(struct AoaiResponse *resp);
 
 /**
  * Frees a string the library returned as `char*` (owned). NULL is a no-op.
  * Never pass a borrowed `const char*` or memory from another allocator.
  */
-void aoai_string_free(char *s);
+AOAI_API void aoai_string_free(char *s);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -78,7 +78,7 @@ namespace Aoai
         internal const int AOAI_STATUS_CREDENTIAL = 400;
 
         /// <summary>Number of functions in include/aoai.h, all bound below.</summary>
-        internal const int FunctionCount = 157;
+        internal const int FunctionCount = 164;
 
         internal static readonly string[] FunctionNames = new string[]
         {
@@ -139,6 +139,9 @@ namespace Aoai
             "aoai_error_filtered_categories",
             "aoai_error_body",
             "aoai_error_header",
+            "aoai_error_header_count",
+            "aoai_error_header_name",
+            "aoai_error_header_value",
             "aoai_error_attempts",
             "aoai_event_text",
             "aoai_event_tool_call_id",
@@ -205,6 +208,7 @@ namespace Aoai
             "aoai_request_set_logit_bias",
             "aoai_request_set_stream_include_usage",
             "aoai_request_set_field_json",
+            "aoai_request_remove_field",
             "aoai_request_set_idle_timeout_ms",
             "aoai_request_set_first_byte_timeout_ms",
             "aoai_request_set_total_timeout_ms",
@@ -231,6 +235,9 @@ namespace Aoai
             "aoai_response_attempts",
             "aoai_response_created",
             "aoai_response_header",
+            "aoai_response_header_count",
+            "aoai_response_header_name",
+            "aoai_response_header_value",
             "aoai_response_prompt_filter_count",
             "aoai_response_prompt_filter_json",
             "aoai_response_filtered_categories",
@@ -527,6 +534,21 @@ namespace Aoai
         [LibraryImport(Lib)]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         internal static partial IntPtr aoai_error_header(IntPtr err, byte* name, UIntPtr* len_out);
+
+        // uint32_t aoai_error_header_count(const struct AoaiError *err);
+        [LibraryImport(Lib)]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        internal static partial uint aoai_error_header_count(IntPtr err);
+
+        // const char *aoai_error_header_name(const struct AoaiError *err, uint32_t index, size_t *len_out);
+        [LibraryImport(Lib)]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        internal static partial IntPtr aoai_error_header_name(IntPtr err, uint index, UIntPtr* len_out);
+
+        // const char *aoai_error_header_value(const struct AoaiError *err, uint32_t index, size_t *len_out);
+        [LibraryImport(Lib)]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        internal static partial IntPtr aoai_error_header_value(IntPtr err, uint index, UIntPtr* len_out);
 
         // int32_t aoai_error_attempts(const struct AoaiError *err);
         [LibraryImport(Lib)]
@@ -858,6 +880,11 @@ namespace Aoai
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         internal static partial int aoai_request_set_field_json(IntPtr req, byte* key, byte* value_json);
 
+        // AoaiStatus aoai_request_remove_field(struct AoaiRequest *req, const char *key);
+        [LibraryImport(Lib)]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        internal static partial int aoai_request_remove_field(IntPtr req, byte* key);
+
         // AoaiStatus aoai_request_set_idle_timeout_ms(struct AoaiRequest *req, uint64_t ms);
         [LibraryImport(Lib)]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -987,6 +1014,21 @@ namespace Aoai
         [LibraryImport(Lib)]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         internal static partial IntPtr aoai_response_header(IntPtr resp, byte* name, UIntPtr* len_out);
+
+        // uint32_t aoai_response_header_count(const struct AoaiResponse *resp);
+        [LibraryImport(Lib)]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        internal static partial uint aoai_response_header_count(IntPtr resp);
+
+        // const char *aoai_response_header_name(const struct AoaiResponse *resp, uint32_t index, size_t *len_out);
+        [LibraryImport(Lib)]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        internal static partial IntPtr aoai_response_header_name(IntPtr resp, uint index, UIntPtr* len_out);
+
+        // const char *aoai_response_header_value(const struct AoaiResponse *resp, uint32_t index, size_t *len_out);
+        [LibraryImport(Lib)]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        internal static partial IntPtr aoai_response_header_value(IntPtr resp, uint index, UIntPtr* len_out);
 
         // uint32_t aoai_response_prompt_filter_count(const struct AoaiResponse *resp);
         [LibraryImport(Lib)]
@@ -1258,6 +1300,18 @@ namespace Aoai
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr aoai_error_header(IntPtr err, byte* name, UIntPtr* len_out);
 
+        // uint32_t aoai_error_header_count(const struct AoaiError *err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern uint aoai_error_header_count(IntPtr err);
+
+        // const char *aoai_error_header_name(const struct AoaiError *err, uint32_t index, size_t *len_out);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr aoai_error_header_name(IntPtr err, uint index, UIntPtr* len_out);
+
+        // const char *aoai_error_header_value(const struct AoaiError *err, uint32_t index, size_t *len_out);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr aoai_error_header_value(IntPtr err, uint index, UIntPtr* len_out);
+
         // int32_t aoai_error_attempts(const struct AoaiError *err);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int aoai_error_attempts(IntPtr err);
@@ -1522,6 +1576,10 @@ namespace Aoai
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int aoai_request_set_field_json(IntPtr req, byte* key, byte* value_json);
 
+        // AoaiStatus aoai_request_remove_field(struct AoaiRequest *req, const char *key);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int aoai_request_remove_field(IntPtr req, byte* key);
+
         // AoaiStatus aoai_request_set_idle_timeout_ms(struct AoaiRequest *req, uint64_t ms);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int aoai_request_set_idle_timeout_ms(IntPtr req, ulong ms);
@@ -1625,6 +1683,18 @@ namespace Aoai
         // const char *aoai_response_header(const struct AoaiResponse *resp, const char *name, size_t *len_out);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr aoai_response_header(IntPtr resp, byte* name, UIntPtr* len_out);
+
+        // uint32_t aoai_response_header_count(const struct AoaiResponse *resp);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern uint aoai_response_header_count(IntPtr resp);
+
+        // const char *aoai_response_header_name(const struct AoaiResponse *resp, uint32_t index, size_t *len_out);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr aoai_response_header_name(IntPtr resp, uint index, UIntPtr* len_out);
+
+        // const char *aoai_response_header_value(const struct AoaiResponse *resp, uint32_t index, size_t *len_out);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr aoai_response_header_value(IntPtr resp, uint index, UIntPtr* len_out);
 
         // uint32_t aoai_response_prompt_filter_count(const struct AoaiResponse *resp);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

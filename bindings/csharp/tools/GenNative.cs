@@ -74,6 +74,7 @@ static class GenNative
         foreach (string raw in sb.ToString().Split(';'))
         {
             string st = Regex.Replace(raw, @"\s+", " ").Trim();
+            st = Regex.Replace(st, @"^AOAI_API\s+", ""); // the export macro (cbindgen [fn] prefix)
             if (st.Length == 0 || st.StartsWith("typedef") || st.Contains("{") || st.Contains("}")) continue;
             Match m = Regex.Match(st, @"^(.*?)\b(aoai_\w+)\s*\((.*)\)$");
             if (!m.Success) continue;
