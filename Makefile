@@ -23,7 +23,7 @@ EXAMPLE_LDFLAGS := -L$(LIBLINK) -laoai -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
 
 DEMO_PROMPT := Say hello to a C programmer in one sentence.
 # What `make test` needs on a fresh Debian 12 machine (besides the Rust toolchain).
-DEPS := valgrind gcc g++ make pkg-config mono-mcs mono-runtime
+DEPS := valgrind gcc g++ make pkg-config mono-mcs mono-runtime cmake openssl python3
 # Variables that would redirect the demo's emulator run to another service.
 NO_USER_CONFIG := -u AZURE_OPENAI_AD_TOKEN -u OPENAI_API_TYPE -u OPENAI_BASE_URL -u OPENAI_API_BASE \
                   -u OPENAI_API_KEY -u OPENAI_API_VERSION -u AZURE_OPENAI_API_VERSION
@@ -112,10 +112,12 @@ test: deps
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
 	bash tests/c/run.sh
+	bash tests/entra/cli.sh
 	@if [ -f bindings/cpp/test.sh ]; then echo "== bindings/cpp/test.sh"; bash bindings/cpp/test.sh; \
 	 else echo "test: bindings/cpp/test.sh not present, skipped"; fi
 	@if [ -f bindings/csharp/test.sh ]; then echo "== bindings/csharp/test.sh"; bash bindings/csharp/test.sh; \
 	 else echo "test: bindings/csharp/test.sh not present, skipped"; fi
+	$(MAKE) --no-print-directory test-install
 
 # header: regenerates include/aoai.h from the Rust sources (cbindgen); commit the result.
 header:

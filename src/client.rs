@@ -578,7 +578,11 @@ impl Client {
                 Ok(Err(e)) => {
                     let (mut err, _) = service_error::from_transport(&e, &self.inner.host, None);
                     err.message = format!("the stream broke off: {}", err.message);
-                    return Err(fail(&asm, err, *delivered));
+                    // Retryable as a connection failure while nothing was delivered, reported
+                    // as what it is: a broken stream.
+                    let mut f = fail(&asm, err, *delivered);
+                    f.error.status = Status::Stream;
+                    return Err(f);
                 }
                 Ok(Ok(c)) => c,
             };

@@ -96,7 +96,10 @@ pub unsafe extern "C" fn aoai_error_message(
             Some(e) => Ok(e
                 .cache
                 .get((0, 0, 0), len_out, || Some(e.err.message.clone()))),
-            None => Ok(c"".as_ptr()),
+            None => {
+                super::set_len(len_out, 0);
+                Ok(c"".as_ptr())
+            }
         }
     })
 }

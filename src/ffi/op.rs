@@ -141,7 +141,7 @@ pub unsafe extern "C" fn aoai_op_next_event(
 pub unsafe extern "C" fn aoai_op_wait(op: *const AoaiOp, timeout_ms: i32) -> Status {
     ffi_status!(aoai_op_wait, {
         let o = arg_ref(op, "op")?;
-        check_not_worker()?;
+        check_not_worker("aoai_op_wait")?;
         if o.op.wait(timeout(timeout_ms)) {
             Ok(())
         } else {
@@ -159,7 +159,7 @@ pub unsafe extern "C" fn aoai_op_wait(op: *const AoaiOp, timeout_ms: i32) -> Sta
 pub unsafe extern "C" fn aoai_op_wait_event(op: *const AoaiOp, timeout_ms: i32) -> Status {
     ffi_status!(aoai_op_wait_event, {
         let o = arg_ref(op, "op")?;
-        check_not_worker()?;
+        check_not_worker("aoai_op_wait_event")?;
         if o.op.wait_event(timeout(timeout_ms)) {
             Ok(())
         } else {
@@ -239,11 +239,11 @@ pub unsafe extern "C" fn aoai_op_is_finished(op: *const AoaiOp, finished_out: *m
     })
 }
 
-fn check_not_worker() -> crate::Result<()> {
+fn check_not_worker(name: &str) -> crate::Result<()> {
     if crate::runtime::on_runtime_thread() {
         return Err(Error::new(
             Status::WrongThread,
-            "aoai_op_wait cannot be called from a library callback thread: it would block the thread that completes the operation",
+            format!("{name} cannot be called from a library callback thread: it would block the thread that completes the operation"),
         ));
     }
     Ok(())

@@ -299,7 +299,8 @@ pub unsafe extern "C" fn aoai_request_merge_json(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_chat_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_chat_request_new, {
-        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest {
+        let out = arg_out(req_out, "req_out")?; // checked before anything is allocated
+        *out = into_raw(AoaiRequest {
             req: Request::new(Operation::Chat),
         });
         Ok(())
@@ -311,7 +312,8 @@ pub unsafe extern "C" fn aoai_chat_request_new(req_out: *mut *mut AoaiRequest) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_completion_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_completion_request_new, {
-        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest {
+        let out = arg_out(req_out, "req_out")?; // checked before anything is allocated
+        *out = into_raw(AoaiRequest {
             req: Request::new(Operation::Completion),
         });
         Ok(())
@@ -323,7 +325,8 @@ pub unsafe extern "C" fn aoai_completion_request_new(req_out: *mut *mut AoaiRequ
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aoai_embedding_request_new(req_out: *mut *mut AoaiRequest) -> Status {
     ffi_status!(aoai_embedding_request_new, {
-        *arg_out(req_out, "req_out")? = into_raw(AoaiRequest {
+        let out = arg_out(req_out, "req_out")?; // checked before anything is allocated
+        *out = into_raw(AoaiRequest {
             req: Request::new(Operation::Embedding),
         });
         Ok(())
