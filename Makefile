@@ -28,7 +28,7 @@ DEPS := valgrind gcc g++ make pkg-config mono-mcs mono-runtime cmake openssl pyt
 NO_USER_CONFIG := -u AZURE_OPENAI_AD_TOKEN -u OPENAI_API_TYPE -u OPENAI_BASE_URL -u OPENAI_API_BASE \
                   -u OPENAI_API_KEY -u OPENAI_API_VERSION -u AZURE_OPENAI_API_VERSION
 
-.PHONY: all demo deps test header emulator clean FORCE
+.PHONY: all demo deps test header emulator clean soak fuzz asan FORCE
 
 # all: the release library (.so and .a) and emulator, then the C examples linked against it.
 all: $(BIN)/aoai-cli $(BIN)/game-loop
@@ -127,6 +127,21 @@ header:
 emulator:
 	$(CARGO) build --bin aoai-emulator
 	$(DEBUG)/aoai-emulator --port 8080
+
+# soak: 100 000 requests from 16 threads, 1 000 operations in flight, frees and cancel races
+# (release build; prints resident memory at start, peak and end). SOAK_REQUESTS/SOAK_THREADS.
+soak:
+	bash tests/soak/run.sh
+
+# fuzz: each cargo-fuzz target (SSE parser, response and error parsers, configuration) for
+# FUZZ_SECONDS (default 60) from the committed seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS)
+
+# asan: the C tests and examples built with AddressSanitizer and UBSan.
+asan:
+	bash tests/asan/run.sh
 
 # clean: removes build/ and cargo's target/.
 clean:

@@ -72,7 +72,7 @@ pub(crate) fn build_http(config: &Config) -> Result<reqwest::Client> {
     if let Some(t) = config.timeouts.connect {
         b = b.connect_timeout(t);
     }
-    match config.proxy.as_deref() {
+    match config.proxy.as_ref().map(Secret::expose) {
         Some("none") => b = b.no_proxy(),
         Some(p) => {
             let proxy = reqwest::Proxy::all(p).map_err(|e| {
@@ -389,7 +389,7 @@ impl Client {
             if let Some((dl, total)) = limits.deadline {
                 if Instant::now() + wait >= dl {
                     f.error.message.push_str(&format!(
-                        " (no retry: waiting {} ms would pass the total time limit of {} ms)",
+                        " (no retry: waiting {} ms would pass the total time limit of {} ms, total_timeout_ms)",
                         wait.as_millis(),
                         total.as_millis()
                     ));

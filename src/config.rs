@@ -132,7 +132,8 @@ pub struct Settings {
     pub max_retries: Option<Sourced<u32>>,
     pub max_retry_after_ms: Option<Sourced<u64>>,
     pub max_response_bytes: Option<Sourced<u64>>,
-    pub proxy: Option<Sourced<String>>,
+    /// May carry user:password: kept as a secret (its Debug shows nothing).
+    pub proxy: Option<Sourced<Secret>>,
     pub ca_file: Option<Sourced<String>>,
     /// Extra request headers (merged across layers; higher layers win per name).
     pub headers: Vec<(String, String)>,
@@ -310,7 +311,7 @@ impl Settings {
                 }
                 "max_retry_after_ms" => s.max_retry_after_ms = sourced(want_u64()?, src),
                 "max_response_bytes" => s.max_response_bytes = sourced(want_u64()?, src),
-                "proxy" => s.proxy = sourced(want_str()?, src),
+                "proxy" => s.proxy = sourced(Secret::new(want_str()?), src),
                 "ca_file" => s.ca_file = sourced(want_str()?, src),
                 "environment" => use_env = want_bool()?,
                 "headers" => {
@@ -454,6 +455,26 @@ type Credentials = (
     Option<Sourced<Value>>,
 );
 
+/// Configuration files are small; a limit keeps a wrong path (a device, a log) from eating memory.
+const MAX_CONFIG_FILE: u64 = 1024 * 1024;
+
+fn read_small_file(path: &str) -> Result<String> {
+    use std::io::Read;
+    let err =
+        |e: std::io::Error| Error::config(format!("cannot read configuration file '{path}': {e}"));
+    let f = std::fs::File::open(path).map_err(err)?;
+    let mut text = String::new();
+    f.take(MAX_CONFIG_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(err)?;
+    if text.len() as u64 > MAX_CONFIG_FILE {
+        return Err(Error::config(format!(
+            "configuration file '{path}' is larger than {MAX_CONFIG_FILE} bytes"
+        )));
+    }
+    Ok(text)
+}
+
 /// Builds a `Config` from the three layers.
 #[derive(Clone, Debug, Default)]
 pub struct ConfigBuilder {
@@ -479,11 +500,7 @@ impl ConfigBuilder {
         let (text, origin) = if trimmed.starts_with(['{', '[']) {
             (text_or_path.to_string(), "JSON config".to_string())
         } else {
-            let text = std::fs::read_to_string(text_or_path).map_err(|e| {
-                Error::config(format!(
-                    "cannot read configuration file '{text_or_path}': {e}"
-                ))
-            })?;
+            let text = read_small_file(text_or_path)?;
             (text, format!("configuration file '{text_or_path}'"))
         };
         let v: Value = serde_json::from_str(&text)
@@ -549,7 +566,7 @@ pub struct Config {
     pub max_retries: u32,
     pub max_retry_after: Duration,
     pub max_response_bytes: u64,
-    pub proxy: Option<String>,
+    pub proxy: Option<Secret>,
     pub ca_file: Option<String>,
     pub headers: Vec<(String, String)>,
     pub defaults: Map<String, Value>,
@@ -785,11 +802,11 @@ impl Config {
             )));
         }
         if let Some(p) = &s.proxy {
-            if p.value != "none" {
-                reqwest::Url::parse(&p.value).map_err(|e| {
+            if p.value.expose() != "none" {
+                reqwest::Url::parse(p.value.expose()).map_err(|e| {
                     Error::config(format!(
                         "proxy '{}' (from {}) is not a URL: {e}",
-                        redact_url(&p.value),
+                        redact_url(p.value.expose()),
                         p.source
                     ))
                 })?;
@@ -895,7 +912,8 @@ impl Config {
         };
         let url = |op| self.url(op, None).ok();
         let proxy = match &self.proxy {
-            Some(p) => Value::String(redact_url(p)),
+            Some(p) if p.expose() == "none" => Value::String("none".into()),
+            Some(p) => Value::String(redact_url(p.expose())),
             None => Value::String("from environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)".into()),
         };
         json!({
@@ -922,7 +940,7 @@ impl Config {
             "max_response_bytes": self.max_response_bytes,
             "proxy": proxy,
             "ca_file": self.ca_file,
-            "headers": self.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<Map<_, _>>(),
+            "headers": self.headers.iter().map(|(k, v)| (k.clone(), Value::String(if sensitive_header(k) { "<redacted>".into() } else { v.clone() }))).collect::<Map<_, _>>(),
             "defaults": self.defaults,
             "sources": self.sources,
         })
@@ -934,6 +952,21 @@ impl Config {
             _ => "authorization",
         }
     }
+}
+
+/// Extra headers whose name suggests a credential (a gateway key) are not shown by describe.
+fn sensitive_header(name: &str) -> bool {
+    [
+        "key",
+        "token",
+        "secret",
+        "auth",
+        "password",
+        "cookie",
+        "signature",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
 }
 
 /// Credential specs may carry a client secret: keep the shape, hide the values.

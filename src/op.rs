@@ -155,6 +155,29 @@ impl Shared {
     }
 }
 
+/// Ends an operation whose worker task did not reach its end.
+struct FinishGuard(Option<Arc<Shared>>);
+
+impl Drop for FinishGuard {
+    fn drop(&mut self) {
+        let Some(sh) = self.0.take() else { return };
+        if std::thread::panicking() {
+            sh.finish(Err(Error::new(
+                crate::error::Status::Panic,
+                "internal error: the operation's worker panicked (please report it)",
+            )));
+        } else {
+            // Runtime shutdown: the host is tearing down, so no notify callback runs here (it
+            // could land on the thread calling aoai_shutdown); waiters are still woken.
+            sh.notify_disabled.store(true, Ordering::SeqCst);
+            sh.finish(Err(Error::new(
+                crate::error::Status::Shutdown,
+                "the library was shut down (aoai_shutdown) while the operation ran",
+            )));
+        }
+    }
+}
+
 /// A running or finished call.
 pub struct Operation {
     shared: Arc<Shared>,
@@ -180,6 +203,10 @@ impl Operation {
         client.register_op(&shared);
         let task_shared = shared.clone();
         let task_client = client.clone();
+        // If the task is dropped unfinished (aoai_shutdown stops the runtime, even before its
+        // first poll) or panics, the guard it owns still gives the operation its one terminal
+        // outcome, so waiters never hang.
+        let mut guard = FinishGuard(Some(task_shared.clone()));
         client.handle().spawn(async move {
             let sh = task_shared.clone();
             let mut sink = move |ev: Event| {
@@ -189,6 +216,7 @@ impl Operation {
             let r = task_client
                 .execute(&req, stream, &mut sink, &task_shared.cancel)
                 .await;
+            guard.0 = None;
             task_shared.finish(r);
         });
         Ok(Operation { shared })

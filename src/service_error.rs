@@ -194,15 +194,16 @@ pub fn from_transport(
         );
     }
     if e.is_connect() {
-        let what = if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve")
-        {
+        let dns = lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve");
+        let what = if dns {
             "could not resolve"
         } else {
             "could not connect to"
         };
         return (
             Error::new(Status::Connection, format!("{what} {host}: {chain}")),
-            true,
+            // A name that does not resolve will not resolve a second later.
+            !dns,
         );
     }
     if e.is_timeout() {

@@ -789,6 +789,24 @@ fn hostile_table() -> Vec<Entry> {
             unchanged_last_error(&before);
             assert_eq!(text(c!(aoai_error_header(fx.err(), c"Retry-After".as_ptr(), null_mut()))).as_deref(), Some("3"));
         }
+        aoai_error_header_count => |fx| {
+            assert_eq!(c!(aoai_error_header_count(null())), 0);
+            assert!(c!(aoai_error_header_count(fx.err())) > 0);
+        }
+        aoai_error_header_name => |fx| {
+            let mut len = 0usize;
+            assert!(c!(aoai_error_header_name(null(), 0, &mut len)).is_null());
+            assert!(c!(aoai_error_header_name(fx.err(), u32::MAX, &mut len)).is_null());
+            let n = text(c!(aoai_error_header_name(fx.err(), 0, null_mut()))).unwrap();
+            assert_eq!(n, n.to_lowercase());
+        }
+        aoai_error_header_value => |fx| {
+            let mut len = 0usize;
+            assert!(c!(aoai_error_header_value(null(), 0, &mut len)).is_null());
+            assert!(c!(aoai_error_header_value(fx.err(), u32::MAX, &mut len)).is_null());
+            let last = c!(aoai_error_header_count(fx.err())) - 1;
+            assert!(!c!(aoai_error_header_value(fx.err(), last, null_mut())).is_null());
+        }
         aoai_error_attempts => |fx| {
             assert_eq!(c!(aoai_error_attempts(null())), 0);
             assert_eq!(c!(aoai_error_attempts(fx.err())), 1);
@@ -1167,6 +1185,17 @@ fn hostile_table() -> Vec<Entry> {
             assert_eq!(req_json(r), before, "a refused field leaves the request unchanged");
             c!(aoai_request_free(r));
         }
+        aoai_request_remove_field => |fx| {
+            let r = chat_req("x");
+            null_arg(c!(aoai_request_remove_field(null_mut(), c"k".as_ptr())), "req");
+            null_arg(c!(aoai_request_remove_field(r, null())), "key");
+            bad_utf8(c!(aoai_request_remove_field(r, BAD.as_ptr())), "key");
+            ok(c!(aoai_request_remove_field(r, c"no-such-field".as_ptr())));
+            ok(c!(aoai_request_set_field_json(r, c"seed".as_ptr(), c"1".as_ptr())));
+            ok(c!(aoai_request_remove_field(r, c"seed".as_ptr())));
+            assert!(req_json(r).get("seed").is_none());
+            c!(aoai_request_free(r));
+        }
         aoai_request_set_idle_timeout_ms => |fx| { req_ms!(aoai_request_set_idle_timeout_ms) }
         aoai_request_set_first_byte_timeout_ms => |fx| { req_ms!(aoai_request_set_first_byte_timeout_ms) }
         aoai_request_set_total_timeout_ms => |fx| { req_ms!(aoai_request_set_total_timeout_ms) }
@@ -1234,6 +1263,26 @@ fn hostile_table() -> Vec<Entry> {
             unchanged_last_error(&before);
             assert!(c!(aoai_response_header(fx.resp, c"".as_ptr(), null_mut())).is_null());
             assert_eq!(text(c!(aoai_response_header(fx.resp, c"X-MS-REGION".as_ptr(), null_mut()))).as_deref(), Some("East US"));
+        }
+        aoai_response_header_count => |fx| {
+            assert_eq!(c!(aoai_response_header_count(null())), 0);
+            assert!(c!(aoai_response_header_count(fx.resp)) > 0);
+        }
+        aoai_response_header_name => |fx| {
+            let mut len = 0usize;
+            assert!(c!(aoai_response_header_name(null(), 0, &mut len)).is_null());
+            assert!(c!(aoai_response_header_name(fx.resp, u32::MAX, &mut len)).is_null());
+            let n = c!(aoai_response_header_count(fx.resp));
+            let names: Vec<String> = (0..n)
+                .map(|i| text(c!(aoai_response_header_name(fx.resp, i, null_mut()))).unwrap())
+                .collect();
+            assert!(names.iter().any(|h| h == "x-ms-region"), "{names:?}");
+        }
+        aoai_response_header_value => |fx| {
+            let mut len = 0usize;
+            assert!(c!(aoai_response_header_value(null(), 0, &mut len)).is_null());
+            assert!(c!(aoai_response_header_value(fx.resp, u32::MAX, &mut len)).is_null());
+            assert!(!c!(aoai_response_header_value(fx.resp, 0, null_mut())).is_null());
         }
         aoai_response_prompt_filter_count => |fx| {
             assert_eq!(c!(aoai_response_prompt_filter_count(null())), 0);
@@ -1942,7 +1991,6 @@ fn child_shutdown() {
 /// An operation still running at aoai_shutdown (the caller broke the "free every client
 /// first" rule) must still end: a wait on it must not hang forever.
 #[test]
-#[ignore = "bug: the runtime drops the worker task and the op stays PENDING forever (see docs/reliability.md, B2)"]
 fn an_operation_in_flight_at_shutdown_ends() {
     run_child("child_op_in_flight_at_shutdown");
 }
@@ -2119,7 +2167,6 @@ fn child_log_callback_and_secrets() {
 /// Proxy credentials are secrets: `Debug` of the configuration must not print them
 /// (describe and error messages redact them already).
 #[test]
-#[ignore = "bug: Config/Settings derive Debug and print the proxy URL with its password (see docs/reliability.md)"]
 fn proxy_password_never_in_debug_output() {
     let mut b = aoai::ConfigBuilder::new();
     b.load_json(
@@ -2136,7 +2183,6 @@ fn proxy_password_never_in_debug_output() {
 
 /// Severity strings are cached per category: two category names must never share an entry.
 #[test]
-#[ignore = "bug B4: the severity cache is keyed by a 32-bit hash of the category (\"Aa\" and \"BB\" collide; see docs/reliability.md)"]
 fn filter_severity_of_colliding_category_names() {
     let emu = Emulator::start();
     let client = emu_client(&emu, |_| {});

@@ -625,7 +625,10 @@ fn a_cancelled_stream_keeps_what_it_received() {
 #[test]
 fn a_host_correlation_id_is_kept() {
     let emu = Emulator::start();
-    let c = client_with(&emu, json!({"headers": {"x-ms-client-request-id": "host-id-1", "x-team": "games"}}));
+    let c = client_with(
+        &emu,
+        json!({"headers": {"x-ms-client-request-id": "host-id-1", "x-team": "games"}}),
+    );
     send(&c, &chat("x")).unwrap();
     let rq = &emu.requests()[0];
     assert_eq!(rq["headers"]["x-ms-client-request-id"], "host-id-1");

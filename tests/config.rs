@@ -316,6 +316,10 @@ fn describe_redacts_every_secret() {
 fn an_azure_key_alone_never_goes_to_openai() {
     let e = build(None, &[("AZURE_OPENAI_API_KEY", "az-key")]).unwrap_err();
     assert_eq!(e.status, Status::InvalidConfig);
-    assert!(e.message.contains("no endpoint configured"), "{}", e.message);
+    assert!(
+        e.message.contains("no endpoint configured"),
+        "{}",
+        e.message
+    );
     assert!(!e.message.contains("az-key"));
 }

@@ -277,7 +277,7 @@ pub unsafe extern "C" fn aoai_options_set_proxy(
 ) -> Status {
     ffi_status!(aoai_options_set_proxy, {
         let o = arg_mut(opts, "opts")?;
-        let v = super::arg_opt_str(value, "value")?.map(str::to_string);
+        let v = super::arg_opt_str(value, "value")?.map(Secret::new);
         set(o, |s| s.proxy = v.and_then(opt));
         Ok(())
     })

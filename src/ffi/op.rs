@@ -243,7 +243,9 @@ fn check_not_worker(name: &str) -> crate::Result<()> {
     if crate::runtime::on_runtime_thread() {
         return Err(Error::new(
             Status::WrongThread,
-            format!("{name} cannot be called from a library callback thread: it would block the thread that completes the operation"),
+            format!(
+                "{name} cannot be called from a library callback thread: it would block the thread that completes the operation"
+            ),
         ));
     }
     Ok(())

@@ -538,9 +538,11 @@ pub unsafe extern "C" fn aoai_response_filter_severity(
         if let Some(f) = filtered_out.as_mut() {
             *f = filtered as i32;
         }
-        let key = category
-            .bytes()
-            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+        // The category's position in its results object: unique, unlike a hash of its name.
+        let key = results
+            .and_then(|v| v.as_object())
+            .and_then(|m| m.keys().position(|k| k == category))
+            .unwrap_or(0) as u32;
         Ok(r.cache
             .get((SEVERITY, choice as u32, key), std::ptr::null_mut(), || {
                 Some(level)
