@@ -158,6 +158,13 @@ impl Shared {
 /// Ends an operation whose worker task did not reach its end.
 struct FinishGuard(Option<Arc<Shared>>);
 
+impl FinishGuard {
+    /// The task reached its end and finishes the operation itself.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
 impl Drop for FinishGuard {
     fn drop(&mut self) {
         let Some(sh) = self.0.take() else { return };
@@ -216,7 +223,7 @@ impl Operation {
             let r = task_client
                 .execute(&req, stream, &mut sink, &task_shared.cancel)
                 .await;
-            guard.0 = None;
+            guard.disarm();
             task_shared.finish(r);
         });
         Ok(Operation { shared })
