@@ -153,3 +153,6 @@ FORCE:
 # install, uninstall, test-install: mk/install.mk (shared library with SONAME, static
 # library, header, pkg-config and CMake files), when present.
 -include mk/install.mk
+
+# bench: the benchmark suite against the libcurl floor (mk/bench.mk).
+-include mk/bench.mk
