@@ -47,6 +47,7 @@ namespace Aoai
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr aoai_response_text(IntPtr r, uint choice, UIntPtr* len);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern void aoai_response_free(IntPtr r);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern IntPtr aoai_last_error_message();
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal static extern uint aoai_version_number();
     }
 #endif
 
@@ -238,6 +239,19 @@ namespace Aoai
             }
             int total = per * blocks;
             var inv = System.Globalization.CultureInfo.InvariantCulture;
+            {
+                // One P/Invoke transition (a call that does nothing): the raw flavour makes 9 per
+                // chat call, so (cs - cs-raw) + 9 transitions is the binding's cost over C.
+                const int calls = 2000000;
+                uint acc = 0;
+                for (int i = 0; i < 100000; i++) acc += Native.aoai_version_number();
+                double t0 = CpuUs();
+                for (int i = 0; i < calls; i++) acc += Native.aoai_version_number();
+                double ns = (CpuUs() - t0) * 1000.0 / calls;
+                if (acc == 0) Die("aoai_version_number returned 0");
+                Console.WriteLine(string.Format(inv, "RESULT case=cs-transition impl=cs round={0} value={1:F4} unit=ns/call srv=0 units={2} cpu_us=0 wall_us=0",
+                    round, ns, calls));
+            }
 #if !AOAI_BENCH_PINVOKE
             // The response copy alone, timed around ChatResponse.Fill on fresh responses.
             fillTicks = 0;

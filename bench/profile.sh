@@ -52,10 +52,10 @@ for c in $cases; do
                 { echo "profile.sh: $impl $c failed under valgrind" >&2; exit 1; }
             irs+=("$(ir_of "$f")")
             units+=("$(sed 's/.* units=\([0-9]*\).*/\1/' <<<"$line")")
-            unit="$(sed 's/.* unit=\([^ ]*\).*/\1/' <<<"$line")"
         done
         per="$(awk -v a="${irs[0]}" -v b="${irs[1]}" -v x="${units[0]}" -v y="${units[1]}" 'BEGIN { printf "%.0f", (b - a) / (y - x) }')"
-        printf '%-16s %-6s %14s %10s\n' "$c" "$impl" "$per" "per-${unit#*/}"
+        case "$c" in seq | inflight) per_unit=per-call ;; *) per_unit=per-event ;; esac
+        printf '%-16s %-6s %14s %10s\n' "$c" "$impl" "$per" "$per_unit"
         callgrind_annotate --inclusive=no "$out/callgrind.$c.$impl.$s2" 2>/dev/null | head -60 >"$out/profile-$c-$impl.txt" || true
     done
 done

@@ -61,7 +61,14 @@ if [ -z "$lib" ]; then
     fi
 fi
 [ -f "$lib" ] || die "$lib is missing (cargo build --release --lib)"
-libdir="$(cd "$(dirname "$lib")" && pwd)"
+lib="$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")"
+# The drivers link through $out/lib, which holds the library under its file name and under
+# its SONAME (libaoai.so.0 when the build sets one), both pointing at $lib.
+libdir="$out/lib"
+rm -rf "$libdir" && mkdir -p "$libdir"
+ln -s "$lib" "$libdir/libaoai.so"
+soname="$(readelf -d "$lib" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
+[ -n "$soname" ] && [ "$soname" != libaoai.so ] && ln -s "$lib" "$libdir/$soname"
 CFLAGS=(-O2 -g -std=gnu11 -Wall -Wextra)
 say "building the server and drivers in $out"
 cc "${CFLAGS[@]}" -o "$out/server" "$here/server.c"
