@@ -86,6 +86,13 @@
 #define AOAI_API_AZURE_AD 3
 
 /**
+ * Root certificate sets for aoai_options_set_tls_roots.
+ */
+#define AOAI_TLS_ROOTS_SYSTEM 0
+
+#define AOAI_TLS_ROOTS_BUNDLED 1
+
+/**
  * Library version, also in the header as AOAI_VERSION_*.
  */
 #define AOAI_VERSION_MAJOR 0
@@ -560,6 +567,13 @@ AoaiStatus aoai_options_set_token_callback(struct AoaiOptions *opts,
  * 1 allows http:// to a non-loopback host (keys in clear text: only for trusted networks).
  */
 AOAI_API AoaiStatus aoai_options_set_allow_insecure_http(struct AoaiOptions *opts, int32_t allow);
+
+/**
+ * Root certificates: AOAI_TLS_ROOTS_SYSTEM (default: the platform store, and the bundled
+ * Mozilla roots when the host has none) or AOAI_TLS_ROOTS_BUNDLED (only the bundled roots,
+ * plus aoai_options_set_ca_file).
+ */
+AOAI_API AoaiStatus aoai_options_set_tls_roots(struct AoaiOptions *opts, int32_t roots);
 
 /**
  * Retries after a failed attempt (connection errors, 408, 409, 429, 5xx); default 2, max 20.

@@ -3,7 +3,7 @@
 
 use crate::auth::{AccessToken, Authorizer, TokenCache, TokenSource};
 use crate::cancel::CancelToken;
-use crate::config::{ApiType, AuthConfig, Config, Operation, Secret};
+use crate::config::{ApiType, AuthConfig, Config, Operation, Secret, TlsRoots};
 use crate::error::{Error, Result, Status};
 use crate::request::Request;
 use crate::response::Response;
@@ -64,6 +64,36 @@ fn header_value(name: &str, v: &str) -> Result<HeaderValue> {
 }
 
 pub(crate) fn build_http(config: &Config) -> Result<reqwest::Client> {
+    let extra = match &config.ca_file {
+        Some(path) => read_ca_file(path)?,
+        None => Vec::new(),
+    };
+    if config.tls_roots == TlsRoots::Bundled {
+        return http_builder(config, extra, true)?
+            .build()
+            .map_err(build_error);
+    }
+    match http_builder(config, extra.clone(), false)?.build() {
+        Ok(c) => Ok(c),
+        // A host without a CA store (minimal containers): the platform verifier cannot start.
+        // The bundled Mozilla roots keep TLS working instead of failing every call.
+        Err(e) => {
+            crate::log::warn(&format!(
+                "the system CA store is unusable ({}); using the bundled Mozilla roots",
+                crate::error::chain_message(&e)
+            ));
+            http_builder(config, extra, true)?
+                .build()
+                .map_err(build_error)
+        }
+    }
+}
+
+fn http_builder(
+    config: &Config,
+    extra_roots: Vec<reqwest::Certificate>,
+    bundled: bool,
+) -> Result<reqwest::ClientBuilder> {
     let mut b = reqwest::Client::builder()
         .user_agent(concat!("aoai/", env!("CARGO_PKG_VERSION")))
         .gzip(true)
@@ -85,30 +115,43 @@ pub(crate) fn build_http(config: &Config) -> Result<reqwest::Client> {
         }
         None => {}
     }
-    if let Some(path) = &config.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::config(format!("cannot read ca_file '{path}': {e}")))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            Error::config(format!(
-                "ca_file '{path}' is not a PEM certificate bundle: {e}"
-            ))
-        })?;
-        if certs.is_empty() {
-            return Err(Error::config(format!(
-                "ca_file '{path}' holds no certificate"
-            )));
-        }
-        b = b.tls_certs_merge(certs);
+    if bundled {
+        let mut roots: Vec<reqwest::Certificate> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|c| reqwest::Certificate::from_der(c.as_ref()).ok())
+            .collect();
+        roots.extend(extra_roots);
+        b = b.tls_certs_only(roots);
+    } else if !extra_roots.is_empty() {
+        b = b.tls_certs_merge(extra_roots);
     }
-    b.build().map_err(|e| {
-        Error::new(
-            Status::Tls,
-            format!(
-                "cannot set up the HTTP client: {} (a host without CA certificates? set SSL_CERT_FILE or ca_file)",
-                crate::error::chain_message(&e)
-            ),
-        )
-    })
+    Ok(b)
+}
+
+fn read_ca_file(path: &str) -> Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::config(format!("cannot read ca_file '{path}': {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        Error::config(format!(
+            "ca_file '{path}' is not a PEM certificate bundle: {e}"
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(Error::config(format!(
+            "ca_file '{path}' holds no certificate"
+        )));
+    }
+    Ok(certs)
+}
+
+fn build_error(e: reqwest::Error) -> Error {
+    Error::new(
+        Status::Tls,
+        format!(
+            "cannot set up the HTTP client: {}",
+            crate::error::chain_message(&e)
+        ),
+    )
 }
 
 impl Client {

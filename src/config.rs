@@ -135,6 +135,7 @@ pub struct Settings {
     /// May carry user:password: kept as a secret (its Debug shows nothing).
     pub proxy: Option<Sourced<Secret>>,
     pub ca_file: Option<Sourced<String>>,
+    pub tls_roots: Option<Sourced<String>>,
     /// Extra request headers (merged across layers; higher layers win per name).
     pub headers: Vec<(String, String)>,
     /// Default request parameters (merged; request fields win over these).
@@ -182,6 +183,10 @@ pub const CONFIG_KEYS: &[(&str, &str)] = &[
     ("max_response_bytes", "integer bytes"),
     ("proxy", "string: proxy URL, or \"none\""),
     ("ca_file", "string: PEM file of extra trusted roots"),
+    (
+        "tls_roots",
+        "string: system (default; bundled Mozilla roots when the system has none) | bundled",
+    ),
     ("headers", "object of string: extra request headers"),
     ("defaults", "object: default request parameters"),
     (
@@ -313,6 +318,7 @@ impl Settings {
                 "max_response_bytes" => s.max_response_bytes = sourced(want_u64()?, src),
                 "proxy" => s.proxy = sourced(Secret::new(want_str()?), src),
                 "ca_file" => s.ca_file = sourced(want_str()?, src),
+                "tls_roots" => s.tls_roots = sourced(want_str()?, src),
                 "environment" => use_env = want_bool()?,
                 "headers" => {
                     let h = val.as_object().ok_or_else(|| {
@@ -374,7 +380,8 @@ impl Settings {
             max_retry_after_ms,
             max_response_bytes,
             proxy,
-            ca_file
+            ca_file,
+            tls_roots
         )
     }
 
@@ -568,10 +575,20 @@ pub struct Config {
     pub max_response_bytes: u64,
     pub proxy: Option<Secret>,
     pub ca_file: Option<String>,
+    pub tls_roots: TlsRoots,
     pub headers: Vec<(String, String)>,
     pub defaults: Map<String, Value>,
     /// Where each effective setting came from.
     pub sources: BTreeMap<&'static str, String>,
+}
+
+/// Which root certificates verify servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsRoots {
+    /// The platform's store; the bundled Mozilla roots when the host has none.
+    System,
+    /// Only the bundled Mozilla roots (plus `ca_file`).
+    Bundled,
 }
 
 /// The operations the client can call.
@@ -855,6 +872,15 @@ impl Config {
             max_response_bytes,
             proxy: s.proxy.map(|p| p.value),
             ca_file: s.ca_file.map(|p| p.value),
+            tls_roots: match s.tls_roots.as_ref().map(|v| v.value.as_str()) {
+                None | Some("system") => TlsRoots::System,
+                Some("bundled") => TlsRoots::Bundled,
+                Some(other) => {
+                    return Err(Error::config(format!(
+                        "tls_roots '{other}' is not one of system, bundled"
+                    )));
+                }
+            },
             headers: s.headers,
             defaults: s.defaults,
             sources,
@@ -940,6 +966,7 @@ impl Config {
             "max_response_bytes": self.max_response_bytes,
             "proxy": proxy,
             "ca_file": self.ca_file,
+            "tls_roots": match self.tls_roots { TlsRoots::System => "system", TlsRoots::Bundled => "bundled" },
             "headers": self.headers.iter().map(|(k, v)| (k.clone(), Value::String(if sensitive_header(k) { "<redacted>".into() } else { v.clone() }))).collect::<Map<_, _>>(),
             "defaults": self.defaults,
             "sources": self.sources,

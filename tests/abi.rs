@@ -580,6 +580,16 @@ fn hostile_table() -> Vec<Entry> {
             ok(c!(aoai_options_set_allow_insecure_http(o, 0)));
             c!(aoai_options_free(o));
         }
+        aoai_options_set_tls_roots => |fx| {
+            let o = new_opts();
+            null_arg(c!(aoai_options_set_tls_roots(null_mut(), 0)), "opts");
+            for v in [2, -1, i32::MAX] {
+                invalid(c!(aoai_options_set_tls_roots(o, v)), "AOAI_TLS_ROOTS_SYSTEM");
+            }
+            ok(c!(aoai_options_set_tls_roots(o, 1)));
+            ok(c!(aoai_options_set_tls_roots(o, 0)));
+            c!(aoai_options_free(o));
+        }
         aoai_options_set_max_retries => |fx| {
             let o = new_opts();
             null_arg(c!(aoai_options_set_max_retries(null_mut(), 1)), "opts");

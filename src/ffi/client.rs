@@ -22,6 +22,10 @@ pub const AOAI_API_OPENAI: i32 = 2;
 /// Azure with Entra ID (the default credential chain unless a credential is set).
 pub const AOAI_API_AZURE_AD: i32 = 3;
 
+/// Root certificate sets for aoai_options_set_tls_roots.
+pub const AOAI_TLS_ROOTS_SYSTEM: i32 = 0;
+pub const AOAI_TLS_ROOTS_BUNDLED: i32 = 1;
+
 /// Library version, also in the header as AOAI_VERSION_*.
 pub const AOAI_VERSION_MAJOR: u32 = 0;
 pub const AOAI_VERSION_MINOR: u32 = 1;
@@ -498,6 +502,27 @@ pub unsafe extern "C" fn aoai_options_set_allow_insecure_http(
         let o = arg_mut(opts, "opts")?;
         let v = arg_flag(allow, "allow")?;
         set(o, |s| s.allow_insecure_http = opt(v));
+        Ok(())
+    })
+}
+
+/// Root certificates: AOAI_TLS_ROOTS_SYSTEM (default: the platform store, and the bundled
+/// Mozilla roots when the host has none) or AOAI_TLS_ROOTS_BUNDLED (only the bundled roots,
+/// plus aoai_options_set_ca_file).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aoai_options_set_tls_roots(opts: *mut AoaiOptions, roots: i32) -> Status {
+    ffi_status!(aoai_options_set_tls_roots, {
+        let o = arg_mut(opts, "opts")?;
+        let word = match roots {
+            AOAI_TLS_ROOTS_SYSTEM => "system",
+            AOAI_TLS_ROOTS_BUNDLED => "bundled",
+            _ => {
+                return Err(Error::invalid_arg(format!(
+                    "roots {roots} is not AOAI_TLS_ROOTS_SYSTEM(0) or AOAI_TLS_ROOTS_BUNDLED(1)"
+                )));
+            }
+        };
+        set(o, |s| s.tls_roots = opt(word.to_string()));
         Ok(())
     })
 }

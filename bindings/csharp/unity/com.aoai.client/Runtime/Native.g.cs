@@ -18,6 +18,8 @@ namespace Aoai
         internal const int AOAI_API_AZURE_V1 = 1;
         internal const int AOAI_API_OPENAI = 2;
         internal const int AOAI_API_AZURE_AD = 3;
+        internal const int AOAI_TLS_ROOTS_SYSTEM = 0;
+        internal const int AOAI_TLS_ROOTS_BUNDLED = 1;
         internal const int AOAI_VERSION_MAJOR = 0;
         internal const int AOAI_VERSION_MINOR = 1;
         internal const int AOAI_VERSION_PATCH = 0;
@@ -78,7 +80,7 @@ namespace Aoai
         internal const int AOAI_STATUS_CREDENTIAL = 400;
 
         /// <summary>Number of functions in include/aoai.h, all bound below.</summary>
-        internal const int FunctionCount = 164;
+        internal const int FunctionCount = 165;
 
         internal static readonly string[] FunctionNames = new string[]
         {
@@ -108,6 +110,7 @@ namespace Aoai
             "aoai_options_set_credential",
             "aoai_options_set_token_callback",
             "aoai_options_set_allow_insecure_http",
+            "aoai_options_set_tls_roots",
             "aoai_options_set_max_retries",
             "aoai_options_add_header",
             "aoai_options_set_default_json",
@@ -379,6 +382,11 @@ namespace Aoai
         [LibraryImport(Lib)]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         internal static partial int aoai_options_set_allow_insecure_http(IntPtr opts, int allow);
+
+        // AoaiStatus aoai_options_set_tls_roots(struct AoaiOptions *opts, int32_t roots);
+        [LibraryImport(Lib)]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        internal static partial int aoai_options_set_tls_roots(IntPtr opts, int roots);
 
         // AoaiStatus aoai_options_set_max_retries(struct AoaiOptions *opts, uint32_t retries);
         [LibraryImport(Lib)]
@@ -1175,6 +1183,10 @@ namespace Aoai
         // AoaiStatus aoai_options_set_allow_insecure_http(struct AoaiOptions *opts, int32_t allow);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int aoai_options_set_allow_insecure_http(IntPtr opts, int allow);
+
+        // AoaiStatus aoai_options_set_tls_roots(struct AoaiOptions *opts, int32_t roots);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int aoai_options_set_tls_roots(IntPtr opts, int roots);
 
         // AoaiStatus aoai_options_set_max_retries(struct AoaiOptions *opts, uint32_t retries);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
