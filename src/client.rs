@@ -295,6 +295,7 @@ impl Client {
         sink: &mut Sink<'_>,
         cancel: &CancelToken,
     ) -> Result<Response> {
+        // Before touching the runtime handle: after aoai_shutdown it belongs to a dead runtime.
         crate::runtime::check_epoch(self.inner.epoch)?;
         crate::runtime::block_on(&self.inner.handle, self.execute(req, stream, sink, cancel))?
     }
@@ -723,19 +724,7 @@ impl Client {
 pub fn events_of(resp: &Response) -> Vec<Event> {
     let raw: Arc<str> = Arc::from(resp.raw.as_str());
     let mut out = Vec::new();
-    let mk = |kind, choice: Option<u32>| Event {
-        kind,
-        choice,
-        text: String::new(),
-        tool_index: 0,
-        tool_id: None,
-        tool_name: None,
-        usage: None,
-        filter: None,
-        prompt_index: None,
-        offsets: None,
-        raw: raw.clone(),
-    };
+    let mk = |kind, choice: Option<u32>| Event::new(kind, choice, &raw);
     for (i, f) in &resp.prompt_filters {
         let mut e = mk(EventKind::ContentFilter, None);
         e.prompt_index = Some(*i);

@@ -48,7 +48,7 @@ pub struct Event {
 }
 
 impl Event {
-    fn new(kind: EventKind, choice: Option<u32>, raw: &Arc<str>) -> Event {
+    pub(crate) fn new(kind: EventKind, choice: Option<u32>, raw: &Arc<str>) -> Event {
         Event {
             kind,
             choice,
