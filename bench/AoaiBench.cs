@@ -7,7 +7,7 @@
 //
 // In one process it alternates blocks of
 //   cs      the binding's public API: new ChatRequest().AddSystem().AddUser(), client.Chat(req),
-//           response.Text (bindings/csharp/src, compiled in)
+//           response.Text (the binding's Runtime/ sources, compiled in)
 //   cs-raw  the same native calls as the C driver through raw P/Invokes (no SafeHandles,
 //           no response copy): the floor of any binding
 // and prints one RESULT line per flavour (CPU per call in µs, like the C driver's `seq`).

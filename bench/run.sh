@@ -79,10 +79,10 @@ cc "${CFLAGS[@]}" -o "$out/report" "$here/report.c"
 cs_impl=""
 if [ "$with_cs" = 1 ]; then
     rm -f "$out/AoaiBench.exe"
-    if ls "$root"/bindings/csharp/src/*.cs >/dev/null 2>&1 &&
+    if ls "$root"/bindings/csharp/unity/com.aoai.client/Runtime/*.cs >/dev/null 2>&1 &&
         mcs -langversion:7.2 -nologo -unsafe -nowarn:219 -out:"$out/AoaiBench.exe" "$here/AoaiBench.cs" \
-            "$root"/bindings/csharp/src/*.cs >"$out/mcs.log" 2>&1; then
-        cs_impl="binding bindings/csharp/src (public API) + raw P/Invoke"
+            "$root"/bindings/csharp/unity/com.aoai.client/Runtime/*.cs >"$out/mcs.log" 2>&1; then
+        cs_impl="the C# binding (public API) + raw P/Invoke"
     elif mcs -nologo -unsafe -nowarn:219 -define:AOAI_BENCH_PINVOKE -out:"$out/AoaiBench.exe" \
         "$here/AoaiBench.cs" >>"$out/mcs.log" 2>&1; then
         cs_impl="minimal P/Invoke only (the binding did not compile: $out/mcs.log)"

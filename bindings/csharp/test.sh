@@ -4,8 +4,8 @@
 #   bindings/csharp/test.sh [FILTER]      FILTER: run only tests whose name contains it
 #
 # Steps: install Mono if mcs/mono are missing (apt-get; sudo only when not root), build
-# libaoai and the emulator with cargo, check that src/Native.g.cs matches include/aoai.h and
-# that the Unity package's Runtime/ sources equal src/, compile the binding (also as Unity
+# libaoai and the emulator with cargo, check that Runtime/Native.g.cs (the Unity package's
+# Runtime/ holds the binding's sources) matches include/aoai.h, compile the binding (also as Unity
 # iOS, which links "__Internal"), compile the Unity sample against tests/UnityStubs.cs, start
 # the emulator, run the tests. The last line is "N passed, M failed"; exit status 0 only when
 # everything passed. Set AOAI_SKIP_CARGO=1 to use the already-built target/debug artifacts.
@@ -39,30 +39,19 @@ fi
 [ -x "$root/target/debug/aoai-emulator" ] || die "target/debug/aoai-emulator is missing"
 
 # ---------------------------------------------------------------- drift checks
-say "checking src/Native.g.cs against include/aoai.h"
+say "checking Runtime/Native.g.cs against include/aoai.h"
 "${MCS[@]}" -out:"$out/GenNative.exe" "$here/tools/GenNative.cs"
 mono "$out/GenNative.exe" "$root/include/aoai.h" "$out/Native.g.cs"
-if ! diff -u "$here/src/Native.g.cs" "$out/Native.g.cs" > "$out/Native.g.diff"; then
+if ! diff -u "$unity/Runtime/Native.g.cs" "$out/Native.g.cs" > "$out/Native.g.diff"; then
     head -40 "$out/Native.g.diff" >&2
-    die "src/Native.g.cs is stale: include/aoai.h changed. Run bindings/csharp/tools/gen-native.sh (then bindings/csharp/unity/sync.sh) and review the binding"
+    die "Runtime/Native.g.cs is stale: include/aoai.h changed. Run bindings/csharp/tools/gen-native.sh and review the binding"
 fi
-
-say "checking the Unity package's Runtime/ sources equal src/"
-runtime_drift=0
-for f in "$here"/src/*.cs; do
-    b="$(basename "$f")"
-    if ! cmp -s "$f" "$unity/Runtime/$b"; then echo "  differs or missing: Runtime/$b" >&2; runtime_drift=1; fi
-done
-for f in "$unity"/Runtime/*.cs; do
-    [ -f "$here/src/$(basename "$f")" ] || { echo "  extra: Runtime/$(basename "$f")" >&2; runtime_drift=1; }
-done
-[ "$runtime_drift" = 0 ] || die "unity/com.aoai.client/Runtime is out of date: run bindings/csharp/unity/sync.sh"
 
 # ---------------------------------------------------------------- compile
 say "compiling the binding (netstandard-style, Unity iOS variant, Unity sample)"
-"${MCS[@]}" -unsafe -target:library -out:"$out/Aoai.dll" "$here"/src/*.cs
-"${MCS[@]}" -unsafe -target:library -define:UNITY_IOS -out:"$out/Aoai.ios.dll" "$here"/src/*.cs
-"${MCS[@]}" -unsafe -target:library -define:UNITY_WEBGL -out:"$out/Aoai.webgl.dll" "$here"/src/*.cs
+"${MCS[@]}" -unsafe -target:library -out:"$out/Aoai.dll" "$unity"/Runtime/*.cs
+"${MCS[@]}" -unsafe -target:library -define:UNITY_IOS -out:"$out/Aoai.ios.dll" "$unity"/Runtime/*.cs
+"${MCS[@]}" -unsafe -target:library -define:UNITY_WEBGL -out:"$out/Aoai.webgl.dll" "$unity"/Runtime/*.cs
 # The sample as a player build (no UNITY_EDITOR) and, inside the test program, as the editor.
 "${MCS[@]}" -target:library -r:"$out/Aoai.dll" -out:"$out/StreamingChat.player.dll" \
     "$here/tests/UnityStubs.cs" "$unity/Samples~/StreamingChat/StreamingChat.cs"

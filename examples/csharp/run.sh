@@ -23,7 +23,7 @@ if [ "${AOAI_SKIP_CARGO:-0}" != 1 ]; then
     (cd "$root" && cargo build --quiet --lib --bin aoai-emulator)
 fi
 
-mcs -langversion:7.2 -nologo -unsafe -target:library -out:"$out/Aoai.dll" "$root"/bindings/csharp/src/*.cs
+mcs -langversion:7.2 -nologo -unsafe -target:library -out:"$out/Aoai.dll" "$root"/bindings/csharp/unity/com.aoai.client/Runtime/*.cs
 mcs -langversion:7.2 -nologo -r:"$out/Aoai.dll" -out:"$out/Chat.exe" "$here/Chat.cs"
 
 export LD_LIBRARY_PATH="$root/target/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -4,7 +4,7 @@
 # tests/install/extract-doc-samples.sh [OUTDIR]: copies every ```c and ```csharp code block of
 # docs/*.md into OUTDIR (default tests/install/doc_samples) as <doc>-<n>.c / <doc>-<n>.cs, so
 # that tests/install/run.sh can compile them (C: cc -std=c99 -Wall -Wextra -Werror -pedantic;
-# C#: mcs against bindings/csharp/src) and check that the committed copies are not stale. Run it
+# C#: mcs against the binding in bindings/csharp/unity/com.aoai.client/Runtime) and check that the committed copies are not stale. Run it
 # after editing a sample in docs/ and commit the result.
 #
 # Every ```c block in docs/ is a complete translation unit, every ```csharp block a complete

@@ -308,10 +308,10 @@ done
 cs_samples=(tests/install/doc_samples/*.cs)
 if [ ! -e "${cs_samples[0]}" ]; then
     :
-elif command -v mcs >/dev/null && [ -d bindings/csharp/src ]; then
-    check "C# doc samples compile against bindings/csharp/src (mcs)" \
+elif command -v mcs >/dev/null && [ -d bindings/csharp/unity/com.aoai.client/Runtime ]; then
+    check "C# doc samples compile against the C# binding (mcs)" \
         mcs -langversion:7.2 -nologo -warnaserror+ -nowarn:1591 -unsafe -target:library \
-        -out:"$TMP/doc_samples.dll" bindings/csharp/src/*.cs "${cs_samples[@]}"
+        -out:"$TMP/doc_samples.dll" bindings/csharp/unity/com.aoai.client/Runtime/*.cs "${cs_samples[@]}"
 else
     echo "skip C# doc samples: mcs not installed (bindings/csharp/test.sh installs Mono)"
 fi

@@ -1,6 +1,6 @@
-// GenNative: generates bindings/csharp/src/Native.g.cs from include/aoai.h.
+// GenNative: generates the binding's Native.g.cs (unity/com.aoai.client/Runtime) from include/aoai.h.
 //
-//   mcs -out:GenNative.exe GenNative.cs && mono GenNative.exe include/aoai.h src/Native.g.cs
+//   mcs -out:GenNative.exe GenNative.cs && mono GenNative.exe include/aoai.h unity/com.aoai.client/Runtime/Native.g.cs
 //
 // (bindings/csharp/tools/gen-native.sh does exactly that.) Every function prototype of the
 // header becomes a blittable P/Invoke declaration, twice: [LibraryImport] for net8.0 and

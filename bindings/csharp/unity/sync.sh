@@ -1,15 +1,10 @@
 #!/usr/bin/env bash
-# Copies the binding sources (bindings/csharp/src/*.cs) into the Unity package's Runtime/
-# folder and writes a .meta file (stable GUID derived from the path) for every file and
-# folder of the package that lacks one. bindings/csharp/test.sh fails when Runtime/ differs
-# from src/, so run this after every change to src/.
+# Writes a .meta file (stable GUID derived from the path) for every file and folder of the
+# Unity package that lacks one, and drops the .meta of files that are gone. Runtime/ holds the
+# binding's only copy of its sources; run this after adding or removing a file there.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pkg="$here/com.aoai.client"
-src="$here/../src"
-
-rm -f "$pkg"/Runtime/*.cs
-cp "$src"/*.cs "$pkg/Runtime/"
 # Remove metas of sources that no longer exist.
 for m in "$pkg"/Runtime/*.cs.meta; do
     [ -e "$m" ] || continue
@@ -38,4 +33,4 @@ write_meta() {   # $1: path relative to the package
 
 cd "$pkg"
 find . -mindepth 1 ! -name '*.meta' | sed 's|^\./||' | sort | while read -r rel; do write_meta "$rel"; done
-echo "synced $(ls "$pkg"/Runtime/*.cs | wc -l) sources into $pkg/Runtime"
+echo ".meta files up to date for $(ls "$pkg"/Runtime/*.cs | wc -l) sources in $pkg/Runtime"
