@@ -63,29 +63,13 @@ echo "ok"
 
 # ---- emulator ------------------------------------------------------------------------
 TMP=$(mktemp -d)
-EMU_PID=
+. tests/emulator.sh
 cleanup() {
-    if [ -n "$EMU_PID" ]; then
-        kill "$EMU_PID" 2>/dev/null || true
-        wait "$EMU_PID" 2>/dev/null || true
-    fi
+    stop_emulator
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-"$LIBDIR/aoai-emulator" --port 0 --quiet >"$TMP/emu.out" 2>"$TMP/emu.err" &
-EMU_PID=$!
-URL=
-for _ in $(seq 100); do
-    URL=$(sed -n 's/^aoai-emulator listening on \(http:\/\/127\.0\.0\.1:[0-9]*\)$/\1/p' "$TMP/emu.out")
-    [ -n "$URL" ] && break
-    kill -0 "$EMU_PID" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$URL" ]; then
-    echo "the emulator did not start:" >&2
-    cat "$TMP/emu.out" "$TMP/emu.err" >&2
-    exit 1
-fi
+start_emulator "$LIBDIR/aoai-emulator" "$TMP" || exit 1
 echo "emulator: $URL (pid $EMU_PID)"
 
 # Runs "$@" (under valgrind unless disabled) with the environment changes in RUN_ENV

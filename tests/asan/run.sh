@@ -59,21 +59,13 @@ if want cli || want game-loop; then
 fi
 
 TMP=$(mktemp -d)
-EMU_PID=
+. tests/emulator.sh
 cleanup() {
-    if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
+    stop_emulator
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-"$LIBDIR/aoai-emulator" --port 0 --quiet >"$TMP/emu.out" 2>"$TMP/emu.err" &
-EMU_PID=$!
-URL=
-for _ in $(seq 100); do
-    URL=$(sed -n 's/^aoai-emulator listening on \(http:\/\/127\.0\.0\.1:[0-9]*\)$/\1/p' "$TMP/emu.out")
-    [ -n "$URL" ] && break
-    sleep 0.1
-done
-[ -n "$URL" ] || { echo "the emulator did not start" >&2; cat "$TMP/emu.err" >&2; exit 1; }
+start_emulator "$LIBDIR/aoai-emulator" "$TMP" || exit 1
 export AOAI_TEST_EMULATOR=$URL
 NO_CONFIG=(-u AZURE_OPENAI_ENDPOINT -u AZURE_OPENAI_API_KEY -u AZURE_OPENAI_DEPLOYMENT_NAME
     -u AZURE_OPENAI_AD_TOKEN -u OPENAI_API_KEY -u OPENAI_BASE_URL -u OPENAI_API_BASE
