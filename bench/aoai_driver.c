@@ -217,13 +217,6 @@ static void run_inflight(AoaiClient *c, long n, int k) {
     free(q_ring);
 }
 
-/* Calls in flight in the `mem` case (BENCH_MEM_N, default 1000). */
-static int mem_calls(void) {
-    const char *s = getenv("BENCH_MEM_N");
-    int n = s ? atoi(s) : 1000;
-    return n > 0 ? n : 1000;
-}
-
 int main(int argc, char **argv) {
     if (argc < 4) bench_die("usage: aoai_driver CASE PORT ROUND");
     const char *cas = argv[1];
@@ -232,13 +225,7 @@ int main(int argc, char **argv) {
     bench_raise_nofile();
 
     if (!strcmp(cas, "startup")) {
-        int k = (int)bench_scaled(10);
-        double samples[256];
-        char *child[] = {argv[0], "startup-child", argv[2], argv[3], NULL};
-        double med = bench_startup(child, k, samples);
-        char extra[64];
-        snprintf(extra, sizeof extra, "samples=%d", k);
-        bench_result(cas, "aoai", round, med, "ms", 0, k, 0, 0, extra);
+        bench_startup_case(argv, "aoai", round);
         return 0;
     }
     if (!strcmp(cas, "startup-child")) {
@@ -266,7 +253,7 @@ int main(int argc, char **argv) {
     else if (oneshot)
         snprintf(xb, sizeof xb, "mode=oneshot,events=500");
     else if (!strcmp(cas, "mem"))
-        snprintf(xb, sizeof xb, "hold=%d", mem_calls());
+        snprintf(xb, sizeof xb, "hold=%d", bench_mem_calls());
     const char *impl = "aoai";
     bench_section_t s;
 
@@ -274,12 +261,12 @@ int main(int argc, char **argv) {
         /* the client is part of the measured memory, as curl's multi handle is */
         bench_begin(&s, port);
         AoaiClient *c = make_client(port, xb);
-        run_inflight(c, mem_calls(), mem_calls());
+        run_inflight(c, bench_mem_calls(), bench_mem_calls());
         bench_end(&s);
         long hwm = bench_status_kb("VmHWM");
         char extra[96];
         snprintf(extra, sizeof extra, "threads=%ld", bench_status_kb("Threads"));
-        bench_result(cas, impl, round, (double)hwm / 1024.0, "MiB", 0, mem_calls(), s.cpu, s.wall_us, extra);
+        bench_result(cas, impl, round, (double)hwm / 1024.0, "MiB", 0, bench_mem_calls(), s.cpu, s.wall_us, extra);
         aoai_client_free(c);
         return 0;
     }

@@ -214,6 +214,25 @@ static inline double bench_startup(char *const argv[], int k, double *samples_ms
     return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
+/* The `startup` case of a driver: times fresh runs of `argv[0] startup-child PORT ROUND` up
+   to the first byte of their answer and reports the median for IMPL. */
+static inline void bench_startup_case(char **argv, const char *impl, int round) {
+    int k = (int)bench_scaled(10);
+    double samples[256];
+    char *child[] = {argv[0], "startup-child", argv[2], argv[3], NULL};
+    double med = bench_startup(child, k, samples);
+    char extra[64];
+    snprintf(extra, sizeof extra, "samples=%d", k);
+    bench_result("startup", impl, round, med, "ms", 0, k, 0, 0, extra);
+}
+
+/* Calls in flight in the `mem` case (BENCH_MEM_N, default 1000). */
+static inline int bench_mem_calls(void) {
+    const char *s = getenv("BENCH_MEM_N");
+    int n = s ? atoi(s) : 1000;
+    return n > 0 ? n : 1000;
+}
+
 /* In the startup child: the answer's first byte is here. */
 static inline void bench_first_byte(void) {
     uint64_t now = bench_now_ns();

@@ -340,13 +340,6 @@ static void setup(int port, const char *xbench) {
     }
 }
 
-/* Calls in flight in the `mem` case (BENCH_MEM_N, default 1000). */
-static int mem_calls(void) {
-    const char *s = getenv("BENCH_MEM_N");
-    int n = s ? atoi(s) : 1000;
-    return n > 0 ? n : 1000;
-}
-
 int main(int argc, char **argv) {
     if (argc < 4) bench_die("usage: curl_driver CASE PORT ROUND");
     const char *cas = argv[1];
@@ -355,13 +348,7 @@ int main(int argc, char **argv) {
     bench_raise_nofile();
 
     if (!strcmp(cas, "startup")) {
-        int k = (int)bench_scaled(10);
-        double samples[256];
-        char *child[] = {argv[0], "startup-child", argv[2], argv[3], NULL};
-        double med = bench_startup(child, k, samples);
-        char extra[64];
-        snprintf(extra, sizeof extra, "samples=%d", k);
-        bench_result(cas, "curl", round, med, "ms", 0, k, 0, 0, extra);
+        bench_startup_case(argv, "curl", round);
         return 0;
     }
 
@@ -373,7 +360,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cas, "stream-oneshot"))
         snprintf(xb, sizeof xb, "mode=oneshot,events=500");
     else if (!strcmp(cas, "mem"))
-        snprintf(xb, sizeof xb, "hold=%d", mem_calls());
+        snprintf(xb, sizeof xb, "hold=%d", bench_mem_calls());
     else
         xb[0] = 0;
     setup(port, xb[0] ? xb : NULL);
@@ -461,7 +448,7 @@ int main(int argc, char **argv) {
         bench_result(cas, "curl", round, s.cpu / (double)events, "us/event", s.srv / (double)events,
                      events, s.cpu, s.wall_us, extra);
     } else if (!strcmp(cas, "mem")) {
-        int k = mem_calls();
+        int k = bench_mem_calls();
         xfer_t *xs = calloc((size_t)k, sizeof *xs);
         bench_begin(&s, port);
         for (int i = 0; i < k; i++) {
